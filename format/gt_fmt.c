@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gt_fmt.c - codec pieces shared by the writer and the reader: the byte
+ * buffer's slow path and the header/block checksums of docs/format.md.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <xxhash.h>
+
+#include "gt_fmt.h"
+
+int gt_buf_grow(struct gt_buf *b, size_t more)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	uint8_t *p;
+
+	if (more > SIZE_MAX / 2 - b->len)
+		return -ENOMEM;
+	while (cap - b->len < more)
+		cap *= 2;
+	p = realloc(b->data, cap);
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+void gt_buf_release(struct gt_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+/* Block header_check: low 32 bits of XXH64 of header bytes [0, 28). */
+uint64_t gt_blk_check(const uint8_t *hdr)
+{
+	return (uint32_t)XXH64(hdr, 28, 0);
+}
+
+void gt_blk_hdr_fill(uint8_t *hdr, uint32_t type, uint32_t size, uint32_t raw_size,
+		     const void *payload)
+{
+	gt_put32(hdr, GT_BLK_MAGIC);
+	gt_put32(hdr + 4, type);
+	gt_put32(hdr + 8, size);
+	gt_put32(hdr + 12, raw_size);
+	gt_put64(hdr + 16, XXH3_64bits(payload, size));
+	gt_put32(hdr + 24, 0);
+	gt_put32(hdr + 28, (uint32_t)gt_blk_check(hdr));
+}
+
+/* File header checksum: XXH64 of bytes [0, 56). */
+uint64_t gt_file_hdr_check(const uint8_t *hdr)
+{
+	return XXH64(hdr, 56, 0);
+}
