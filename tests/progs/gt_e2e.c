@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gt_e2e.c - an instrumented program for end-to-end tests.
+ *
+ * Each mode emits a known set of events through the public API so that a
+ * test script can run it under `gtrace run` and compare `gtrace dump
+ * --format json` with what was emitted, field by field.  The expected
+ * values live in tests/cli/e2e/expect.py; keep the two in step.
+ */
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtrace/gtrace.h>
+
+GT_PROVIDER_DEFINE(gt_e2e_prov, "Test.E2E");
+GT_PROVIDER_DEFINE(gt_e2e_other, "Test.Other");
+
+static int mode_types(void)
+{
+	static const unsigned char bytes[] = { 0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff };
+	char big[3000];
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	GT_EVENT(gt_e2e_prov, GT_LEVEL_INFO, 0x1, "Ints", GT_I32("i32min", INT32_MIN),
+		 GT_I32("i32max", INT32_MAX), GT_U32("u32max", UINT32_MAX), GT_I64("i64min", INT64_MIN),
+		 GT_I64("i64max", INT64_MAX), GT_U64("u64max", UINT64_MAX), GT_I32("zero", 0),
+		 GT_I64("minus1", -1), GT_U64("u64big", 0x8000000000000001ull));
+	GT_EVENT(gt_e2e_prov, GT_LEVEL_INFO, 0x1, "Floats", GT_F64("tenth", 0.1), GT_F64("negzero", -0.0),
+		 GT_F64("max", DBL_MAX), GT_F64("min", DBL_MIN), GT_F64("nan", NAN),
+		 GT_F64("inf", INFINITY), GT_F64("ninf", -INFINITY));
+	GT_EVENT(gt_e2e_prov, GT_LEVEL_WARNING, 0x2, "Bools", GT_BOOL("yes", true), GT_BOOL("no", false));
+	GT_EVENT(gt_e2e_prov, GT_LEVEL_ERROR, 0x2, "Strings", GT_STR("empty", ""),
+		 GT_STR("escapes", "tab\there \"quoted\" back\\slash\nnewline \x01 ctl"),
+		 GT_STR("utf8", "h\xc3\xa9llo \xe2\x82\xac"), GT_STR("sixteen", "0123456789abcdef"),
+		 GT_STR("null", NULL), GT_STR("big", big));
+	GT_EVENT(gt_e2e_prov, GT_LEVEL_VERBOSE, 0x4, "Bytes", GT_BYTES("raw", bytes, sizeof(bytes)),
+		 GT_BYTES("none", bytes, 0));
+	GT_EVENT(gt_e2e_prov, GT_LEVEL_CRITICAL, 0x8000000000000000ull, "NoFields");
+	GT_EVENT(gt_e2e_other, GT_LEVEL_INFO, 0, "Other", GT_I32("n", 7));
+	return 0;
+}
+
+static int mode_spans(void)
+{
+	for (int i = 0; i < 3; i++) {
+		GT_SPAN_BEGIN(gt_e2e_prov, GT_LEVEL_INFO, 0, "Step", GT_I32("i", i));
+		usleep(1000);
+		GT_SPAN_END(gt_e2e_prov, GT_LEVEL_INFO, 0, "Step", GT_I32("rc", -i));
+	}
+	return 0;
+}
+
+static int mode_log(void)
+{
+	gt_log(gt_e2e_prov, GT_LEVEL_WARNING, "retry %d of %s after %.1f ms", 3, "connect", 2.5);
+	gt_log(gt_e2e_prov, GT_LEVEL_INFO, "plain message");
+	gt_log(gt_e2e_prov, GT_LEVEL_INFO, "big %llu neg %lld hex %x pct %%", 18446744073709551615ull,
+	       (long long)INT64_MIN, 255u);
+	return 0;
+}
+
+struct gt_e2e_thread {
+	int index;
+	int count;
+};
+
+static void *thread_main(void *arg)
+{
+	const struct gt_e2e_thread *t = arg;
+
+	for (int i = 0; i < t->count; i++)
+		GT_EVENT(gt_e2e_prov, GT_LEVEL_INFO, 0, "Seq", GT_I32("thread", t->index), GT_I64("seq", i));
+	return NULL;
+}
+
+static int mode_threads(int nthreads, int count)
+{
+	pthread_t th[64];
+	struct gt_e2e_thread arg[64];
+
+	if (nthreads > 64)
+		nthreads = 64;
+	for (int i = 0; i < nthreads; i++) {
+		arg[i].index = i;
+		arg[i].count = count;
+		if (pthread_create(&th[i], NULL, thread_main, &arg[i]))
+			return 1;
+	}
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(th[i], NULL);
+	return 0;
+}
+
+static int mode_fork(const char *self)
+{
+	pid_t pid;
+	int status;
+
+	GT_EVENT(gt_e2e_prov, GT_LEVEL_INFO, 0, "Parent", GT_I32("step", 1));
+	pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		GT_EVENT(gt_e2e_prov, GT_LEVEL_INFO, 0, "ForkChild", GT_I32("step", 2));
+		execl(self, self, "exec-child", (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return 1;
+	GT_EVENT(gt_e2e_prov, GT_LEVEL_INFO, 0, "Parent", GT_I32("step", 4));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+static int mode_exec_child(void)
+{
+	GT_EVENT(gt_e2e_prov, GT_LEVEL_INFO, 0, "ExecChild", GT_I32("step", 3));
+	return 0;
+}
+
+static int mode_output(void)
+{
+	printf("out line 1\n");
+	fflush(stdout);
+	fprintf(stderr, "err line 1\n");
+	printf("out line 2 \"quoted\"\n");
+	fflush(stdout);
+	fprintf(stderr, "err no newline");
+	return 0;
+}
+
+static int mode_killself(int n)
+{
+	for (int i = 0; i < n; i++)
+		GT_EVENT(gt_e2e_prov, GT_LEVEL_INFO, 0, "BeforeKill", GT_I64("seq", i));
+	raise(SIGKILL);
+	return 1;
+}
+
+static int mode_exit(int code)
+{
+	GT_EVENT(gt_e2e_prov, GT_LEVEL_INFO, 0, "Exiting", GT_I32("code", code));
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(mode, "types"))
+		return mode_types();
+	if (!strcmp(mode, "spans"))
+		return mode_spans();
+	if (!strcmp(mode, "log"))
+		return mode_log();
+	if (!strcmp(mode, "threads") && argc > 3)
+		return mode_threads(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(mode, "fork"))
+		return mode_fork(argv[0]);
+	if (!strcmp(mode, "exec-child"))
+		return mode_exec_child();
+	if (!strcmp(mode, "output"))
+		return mode_output();
+	if (!strcmp(mode, "killself") && argc > 2)
+		return mode_killself(atoi(argv[2]));
+	if (!strcmp(mode, "exit") && argc > 2)
+		return mode_exit(atoi(argv[2]));
+	fprintf(stderr,
+		"usage: gt_e2e types|spans|log|threads N COUNT|fork|output|killself N|exit CODE\n");
+	return 2;
+}
