@@ -27,6 +27,27 @@ int gt_buf_grow(struct gt_buf *b, size_t more)
 	return 0;
 }
 
+/* Grow array *@p of @elem-byte items to hold at least @need items (doubling). */
+int gt_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 4 / elem)
+			return -ENOMEM;
+		ncap *= 2;
+	}
+	np = realloc(*p, ncap * elem);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
 void gt_buf_release(struct gt_buf *b)
 {
 	free(b->data);

@@ -268,4 +268,16 @@ void gt_blk_hdr_fill(uint8_t *hdr, uint32_t type, uint32_t size, uint32_t raw_si
 		     const void *payload);
 uint64_t gt_file_hdr_check(const uint8_t *hdr);
 
+/* Array growth shared by writer and reader: -ENOMEM or 0. */
+int gt_grow(void **p, size_t *cap, size_t need, size_t elem);
+
+/* 64-to-32-bit mixer (murmur3 finalizer half) for the open-addressing tables. */
+static inline uint32_t gt_hash32(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return (uint32_t)k;
+}
+
 #endif /* GT_FMT_H */

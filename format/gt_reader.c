@@ -123,34 +123,6 @@ __attribute__((format(printf, 2, 3))) static int gt_fail(struct gt_reader *r, co
 	return 0;
 }
 
-static int gt_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 16;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need) {
-		if (ncap > SIZE_MAX / 4 / elem)
-			return -ENOMEM;
-		ncap *= 2;
-	}
-	np = realloc(*p, ncap * elem);
-	if (!np)
-		return -ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
-static uint32_t gt_hash32(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	return (uint32_t)k;
-}
-
 /* ---------------------------------------------------------------- schemas */
 
 static struct gt_rschema *gt_schema_lookup(const struct gt_reader *r, uint32_t id)
