@@ -1,0 +1,640 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_run.c - `gtrace run`: trace one command into one file.
+ *
+ *   gtrace run [--op NAME] [--dir DIR] [--profile P] [--timeout S] [--strict] -- CMD [ARGS...]
+ *
+ * Opens DIR/<NAME>_<YYYYMMDD>_<HHMMSS>.gtrace, starts a collector with a
+ * session socket, and runs CMD in its own process group with GTRACE_SESSION
+ * set and its stdout/stderr going through the collector (passed through
+ * byte for byte, and recorded line by line).  The loop waits on the session,
+ * the pipes and a signalfd: SIGCHLD reaps the command, SIGINT/SIGTERM/SIGHUP/
+ * SIGQUIT are forwarded to its process group, --timeout sends SIGTERM then
+ * SIGKILL after a grace period.  gtrace exits with the command's own status
+ * (128+N for signal N, 124 on timeout) so tracing never changes a verdict:
+ * when tracing cannot start, it warns and runs the command untraced, unless
+ * --strict makes that an error (exit 2, command not run).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gtrace/error.h>
+#include <gtrace/version.h>
+
+#include "collector/gt_collector.h"
+#include "commands.h"
+
+#define GT_RUN_GRACE_NS 2000000000ull /* SIGTERM -> SIGKILL on timeout */
+#define GT_RUN_LINGER_NS 500000000ull /* wait for pipes after the command exited */
+#define GT_RUN_CLASH_MAX 10000u
+
+struct gt_run {
+	/* options */
+	const char *op;
+	const char *dir;
+	const char *profile_arg;
+	double timeout_s;
+	bool strict;
+	char **cmd;
+	/* tracing state; traced == false means the command runs untraced */
+	bool traced;
+	struct gt_profile profile;
+	char path[PATH_MAX];
+	struct gt_writer *w;
+	struct gt_collector *c;
+	uint32_t clock;
+	/* the command */
+	pid_t pid;
+	int status; /* wait status */
+	bool done;
+	bool timed_out;
+	bool exec_failed;
+};
+
+static uint64_t gt_run_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int gt_run_usage(FILE *f)
+{
+	fprintf(f, "usage: gtrace run [--op NAME] [--dir DIR] [--profile P] [--mode file]\n"
+		   "                  [--timeout SECONDS] [--strict] -- CMD [ARGS...]\n");
+	return 2;
+}
+
+static int gt_run_parse(struct gt_run *r, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		const char *names[] = {
+			"--op", "--dir", "--profile", "--timeout", "--mode", "--keep",
+		};
+		size_t k;
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			gt_run_usage(stdout);
+			return 1;
+		}
+		if (!strcmp(a, "--strict")) {
+			r->strict = true;
+			continue;
+		}
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+			size_t n = strlen(names[k]);
+
+			if (!strncmp(a, names[k], n) && a[n] == '=') {
+				v = a + n + 1;
+				break;
+			}
+			if (!strcmp(a, names[k])) {
+				if (i + 1 >= argc) {
+					fprintf(stderr, "gtrace run: option '%s' needs a value\n",
+						a);
+					return -1;
+				}
+				v = argv[++i];
+				break;
+			}
+		}
+		if (k == sizeof(names) / sizeof(names[0])) {
+			fprintf(stderr, "gtrace run: unknown option '%s'\n", a);
+			gt_run_usage(stderr);
+			return -1;
+		}
+		switch (k) {
+		case 0:
+			r->op = v;
+			break;
+		case 1:
+			r->dir = v;
+			break;
+		case 2:
+			r->profile_arg = v;
+			break;
+		case 3: {
+			char *end;
+
+			errno = 0;
+			r->timeout_s = strtod(v, &end);
+			if (errno || end == v || *end || !isfinite(r->timeout_s) ||
+			    r->timeout_s <= 0 || r->timeout_s > 1e9) {
+				fprintf(stderr,
+					"gtrace run: bad --timeout '%s' (expected seconds > 0, e.g. 30 or 0.5)\n",
+					v);
+				return -1;
+			}
+			break;
+		}
+		case 4:
+			if (!strcmp(v, "file"))
+				break;
+			if (!strcmp(v, "memory")) {
+				fprintf(stderr,
+					"gtrace run: --mode memory is not supported yet (use --mode file)\n");
+				return -1;
+			}
+			fprintf(stderr, "gtrace run: bad --mode '%s' (expected file or memory)\n",
+				v);
+			return -1;
+		default:
+			fprintf(stderr,
+				"gtrace run: --keep is not supported yet (it needs --mode memory)\n");
+			return -1;
+		}
+	}
+	if (i >= argc || !argv[i][0]) {
+		fprintf(stderr, "gtrace run: no command given\n");
+		gt_run_usage(stderr);
+		return -1;
+	}
+	r->cmd = argv + i;
+	return 0;
+}
+
+/* Join argv with spaces, single-quoting words that a shell would split or expand. */
+static char *gt_run_join(char **argv, bool quote)
+{
+	size_t cap = 1, n = 0;
+	char *s;
+
+	for (char **a = argv; *a; a++)
+		cap += strlen(*a) * 4 + 3;
+	s = malloc(cap);
+	if (!s)
+		return NULL;
+	for (char **a = argv; *a; a++) {
+		const char *p = *a;
+		bool plain = p[0] != '\0';
+
+		for (const char *q = p; *q && plain; q++)
+			plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+				       "_-./=:,+@%",
+				       *q) != NULL;
+		if (a != argv)
+			s[n++] = ' ';
+		if (!quote || plain) {
+			memcpy(s + n, p, strlen(p));
+			n += strlen(p);
+			continue;
+		}
+		s[n++] = '\'';
+		for (; *p; p++) {
+			if (*p == '\'') {
+				memcpy(s + n, "'\\''", 4);
+				n += 4;
+			} else {
+				s[n++] = *p;
+			}
+		}
+		s[n++] = '\'';
+	}
+	s[n] = '\0';
+	return s;
+}
+
+static int gt_run_mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(dir);
+	struct stat st;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, dir, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = dir[i];
+	}
+	if (stat(dir, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/*
+ * Report a tracing failure: a warning, or with --strict an error.  @hint says
+ * what to do.  Return 0 to go on untraced, -1 to stop.
+ */
+static int __attribute__((format(printf, 3, 4)))
+gt_run_trace_fail(const struct gt_run *r, const char *hint, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (r->strict) {
+		fprintf(stderr, "gtrace run: error: %s (%s); not running the command (--strict)\n",
+			msg, hint);
+		return -1;
+	}
+	fprintf(stderr, "gtrace run: warning: %s; running untraced (%s)\n", msg, hint);
+	return 0;
+}
+
+static void gt_run_meta(struct gt_run *r)
+{
+	char buf[PATH_MAX], *cmd;
+	struct passwd *pw;
+
+	cmd = gt_run_join(r->cmd, true);
+	if (cmd)
+		gt_writer_set_meta(r->w, "command", cmd);
+	free(cmd);
+	if (getcwd(buf, sizeof(buf)))
+		gt_writer_set_meta(r->w, "cwd", buf);
+	if (gethostname(buf, sizeof(buf) - 1) == 0) {
+		buf[sizeof(buf) - 1] = '\0';
+		gt_writer_set_meta(r->w, "host", buf);
+	}
+	pw = getpwuid(geteuid());
+	if (pw && pw->pw_name)
+		gt_writer_set_meta(r->w, "user", pw->pw_name);
+	else if (getenv("USER"))
+		gt_writer_set_meta(r->w, "user", getenv("USER"));
+	gt_writer_set_meta(r->w, "gtrace_version", GT_VERSION_STRING);
+	gt_writer_set_meta(r->w, "profile", r->profile.name);
+}
+
+/* Set up the profile, the file and the collector; on failure leave r->traced false. */
+static int gt_run_setup(struct gt_run *r, const char *name)
+{
+	struct gt_collector_opts co = { 0 };
+	struct gt_writer_opts wo = { 0 };
+	struct gt_clock_sample start;
+	char err[1024];
+	struct tm tm;
+	time_t now = time(NULL);
+	int ret;
+
+	ret = gt_profile_load(r->profile_arg ? r->profile_arg : "default", &r->profile, err,
+			      sizeof(err));
+	if (ret < 0)
+		return gt_run_trace_fail(r, "fix the profile or use --profile default", "%s", err);
+	ret = gt_run_mkdir_p(r->dir);
+	if (ret < 0)
+		return gt_run_trace_fail(r, "use --dir", "cannot create '%s': %s", r->dir,
+					 gt_strerror(ret));
+	r->clock = gt_clock_choose();
+	wo.clock = r->clock;
+	localtime_r(&now, &tm);
+	gt_clock_sample(r->clock, &start);
+	for (unsigned int n = 1;; n++) {
+		if (gt_op_path(r->dir, name, &tm, n, r->path, sizeof(r->path)) < 0)
+			return gt_run_trace_fail(r, "use a shorter --dir",
+						 "path for '%s' is too long", r->dir);
+		ret = gt_writer_open(r->path, &wo, &start, &r->w);
+		if (ret != -EEXIST || n >= GT_RUN_CLASH_MAX)
+			break;
+	}
+	if (ret < 0) {
+		r->w = NULL;
+		return gt_run_trace_fail(r, "use --dir", "cannot create '%s': %s", r->path,
+					 gt_strerror(ret));
+	}
+	gt_writer_set_meta(r->w, "op", name);
+	gt_run_meta(r);
+	co.clock = r->clock;
+	co.profile = &r->profile;
+	co.listen = true;
+	co.threaded = true;
+	gt_sink_writer(&co.sink, r->w);
+	ret = gt_collector_new(&co, &r->c);
+	if (ret < 0) {
+		r->c = NULL;
+		gt_writer_close(r->w);
+		r->w = NULL;
+		unlink(r->path);
+		return gt_run_trace_fail(r, "check $XDG_RUNTIME_DIR or /tmp",
+					 "cannot open the session socket: %s", gt_strerror(ret));
+	}
+	r->traced = true;
+	return 0;
+}
+
+static void gt_run_reap(struct gt_run *r)
+{
+	int st;
+	pid_t p;
+
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (p == r->pid) {
+			r->status = st;
+			r->done = true;
+		}
+	}
+}
+
+/*
+ * Start the command with posix_spawnp: vfork semantics, so no page tables
+ * are copied (fork of a process with a writer's buffers costs milliseconds)
+ * and exec errors come back as the return value.  The command gets its own
+ * process group, the signal mask and SIGPIPE disposition gtrace started
+ * with, and, when traced, the capture pipes as stdout and stderr.
+ * Returns 0 (r->pid set, or r->done with a shell-like 127/126 status when
+ * it cannot be executed) or -errno when nothing could be started.
+ */
+static int gt_run_spawn(struct gt_run *r, const sigset_t *oldmask, int pout[2], int perr[2])
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t def;
+	int ret;
+
+	ret = posix_spawn_file_actions_init(&fa);
+	if (ret)
+		return -ret;
+	ret = posix_spawnattr_init(&attr);
+	if (ret) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -ret;
+	}
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	ret = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+						      POSIX_SPAWN_SETSIGDEF);
+	if (!ret)
+		ret = posix_spawnattr_setpgroup(&attr, 0);
+	if (!ret)
+		ret = posix_spawnattr_setsigmask(&attr, oldmask);
+	if (!ret)
+		ret = posix_spawnattr_setsigdefault(&attr, &def);
+	if (!ret && r->traced) {
+		ret = posix_spawn_file_actions_adddup2(&fa, pout[1], STDOUT_FILENO);
+		if (!ret)
+			ret = posix_spawn_file_actions_adddup2(&fa, perr[1], STDERR_FILENO);
+	}
+	if (!ret)
+		ret = posix_spawnp(&r->pid, r->cmd[0], &fa, &attr, r->cmd, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (ret == ENOMEM || ret == EAGAIN)
+		return -ret;
+	if (ret) {
+		/* like a shell: 127 when not found, 126 when found but not executable */
+		fprintf(stderr, "gtrace run: cannot run '%s': %s\n", r->cmd[0], strerror(ret));
+		r->exec_failed = true;
+		r->done = true;
+		r->pid = 0;
+		r->status = (ret == ENOENT ? 127 : 126) << 8;
+	}
+	return 0;
+}
+
+static void gt_run_signals(struct gt_run *r, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			gt_run_reap(r);
+		else if (!r->done)
+			kill(-r->pid, (int)si.ssi_signo);
+	}
+}
+
+static void gt_run_loop(struct gt_run *r, int sfd)
+{
+	uint64_t deadline = 0, kill_at = 0, end_at = 0, now;
+	bool killed = false;
+
+	if (r->timeout_s > 0)
+		deadline = gt_run_now() + (uint64_t)(r->timeout_s * 1e9);
+	for (;;) {
+		uint64_t next = UINT64_MAX;
+		int wait_ms;
+
+		now = gt_run_now();
+		gt_run_reap(r);
+		if (r->done) {
+			if (!end_at)
+				end_at = now + GT_RUN_LINGER_NS;
+			if (!r->traced || !gt_collector_outputs_open(r->c) || now >= end_at)
+				break;
+			next = end_at;
+		} else {
+			if (deadline && now >= deadline && !r->timed_out) {
+				r->timed_out = true;
+				kill(-r->pid, SIGTERM);
+				kill_at = now + GT_RUN_GRACE_NS;
+			}
+			if (kill_at && now >= kill_at && !killed) {
+				killed = true;
+				kill(-r->pid, SIGKILL);
+			}
+			if (deadline && !r->timed_out)
+				next = deadline;
+			if (kill_at && !killed)
+				next = kill_at;
+		}
+		wait_ms = 200;
+		if (next != UINT64_MAX && next > now && (next - now) / 1000000 < (uint64_t)wait_ms)
+			wait_ms = (int)((next - now + 999999) / 1000000);
+		if (r->traced) {
+			gt_collector_poll(r->c, wait_ms);
+		} else {
+			struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+
+			poll(&pfd, 1, wait_ms);
+		}
+		gt_run_signals(r, sfd);
+	}
+}
+
+static void gt_run_human(uint64_t bytes, char *buf, size_t cap)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	int u = -1;
+
+	if (bytes < 1024) {
+		snprintf(buf, cap, "%llu B", (unsigned long long)bytes);
+		return;
+	}
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, cap, "%.1f %s", v, units[u]);
+}
+
+/* Exit meta, final drain, close the file, print the summary line. */
+static void gt_run_finish(struct gt_run *r)
+{
+	struct gt_collector_stats st;
+	struct gt_clock_sample end;
+	char buf[64], size[32];
+	struct stat sb;
+	uint64_t events;
+	int ret, code = -1, sig = 0;
+
+	if (WIFEXITED(r->status))
+		code = WEXITSTATUS(r->status);
+	else if (WIFSIGNALED(r->status))
+		sig = WTERMSIG(r->status);
+	if (r->done && !r->exec_failed)
+		gt_collector_proc_exit(r->c, (uint32_t)r->pid, code, sig,
+				       WIFSIGNALED(r->status) && WCOREDUMP(r->status));
+	gt_collector_finish(r->c);
+	gt_collector_stats(r->c, &st);
+	gt_collector_free(r->c);
+	r->c = NULL;
+	/* docs/format.md: exit_status when it exited, exit_signal when killed, timed_out "1" */
+	if (r->done && WIFEXITED(r->status)) {
+		snprintf(buf, sizeof(buf), "%d", code);
+		gt_writer_set_meta(r->w, "exit_status", buf);
+	} else if (r->done && sig) {
+		snprintf(buf, sizeof(buf), "%d", sig);
+		gt_writer_set_meta(r->w, "exit_signal", buf);
+	}
+	if (r->timed_out)
+		gt_writer_set_meta(r->w, "timed_out", "1");
+	gt_clock_sample(r->clock, &end);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)end.realtime_ns);
+	gt_writer_set_meta(r->w, "end_realtime_ns", buf);
+	events = gt_writer_events(r->w);
+	ret = gt_writer_close(r->w);
+	r->w = NULL;
+	if (ret == 0 && st.sink_err)
+		ret = st.sink_err;
+	if (ret < 0) {
+		if (st.partial[1])
+			fputc('\n', stderr);
+		fprintf(stderr,
+			"gtrace run: warning: writing '%s' failed: %s; the trace is incomplete\n",
+			r->path, gt_strerror(ret));
+		return;
+	}
+	if (st.partial[1])
+		fputc('\n', stderr); /* the summary starts a line of its own */
+	gt_run_human(stat(r->path, &sb) == 0 ? (uint64_t)sb.st_size : 0, size, sizeof(size));
+	fprintf(stderr, "gtrace: wrote %s (%s, %llu events, %llu lost)\n", r->path, size,
+		(unsigned long long)events, (unsigned long long)st.lost);
+}
+
+static int gt_run_exit_code(const struct gt_run *r)
+{
+	if (r->timed_out)
+		return 124;
+	if (WIFEXITED(r->status))
+		return WEXITSTATUS(r->status);
+	if (WIFSIGNALED(r->status))
+		return 128 + WTERMSIG(r->status);
+	return 2;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct gt_run r = { .dir = "TestLogs" };
+	char name[GT_OP_NAME_MAX + 1];
+	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	sigset_t mask, oldmask;
+	int ret, sfd;
+
+	ret = gt_run_parse(&r, argc, argv);
+	if (ret)
+		return ret > 0 ? 0 : 2;
+	if (r.op) {
+		gt_op_sanitize(r.op, name, sizeof(name));
+	} else {
+		const char *base = strrchr(r.cmd[0], '/');
+
+		gt_op_sanitize(base ? base + 1 : r.cmd[0], name, sizeof(name));
+	}
+	if (gt_run_setup(&r, name) < 0)
+		return 2;
+
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout must not kill the collector */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r.traced && (sfd < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 ||
+			 gt_collector_watch(r.c, sfd) < 0)) {
+		int err = errno;
+
+		gt_collector_free(r.c);
+		r.c = NULL;
+		gt_writer_close(r.w);
+		r.w = NULL;
+		unlink(r.path);
+		r.traced = false;
+		if (gt_run_trace_fail(&r, "check the open file limit",
+				      "cannot set up output capture: %s", strerror(err)) < 0)
+			return 2;
+	}
+	if (r.traced)
+		setenv("GTRACE_SESSION", gt_collector_session(r.c), 1);
+	ret = gt_run_spawn(&r, &oldmask, pout, perr);
+	if (ret < 0) {
+		fprintf(stderr, "gtrace run: cannot start '%s': %s\n", r.cmd[0], strerror(-ret));
+		if (r.traced) {
+			gt_collector_free(r.c);
+			gt_writer_close(r.w);
+		}
+		return 2;
+	}
+	if (r.traced) {
+		close(pout[1]);
+		close(perr[1]);
+		gt_collector_add_output(r.c, pout[0], 1, STDOUT_FILENO, (uint32_t)r.pid);
+		gt_collector_add_output(r.c, perr[0], 2, STDERR_FILENO, (uint32_t)r.pid);
+		if (!r.exec_failed) {
+			char link[64], exe[PATH_MAX], *args = gt_run_join(r.cmd, false);
+			ssize_t n;
+
+			snprintf(link, sizeof(link), "/proc/%d/exe", (int)r.pid);
+			n = readlink(link, exe, sizeof(exe) - 1);
+			if (n > 0)
+				exe[n] = '\0';
+			else
+				snprintf(exe, sizeof(exe), "%s", r.cmd[0]);
+			gt_collector_proc_start(r.c, (uint32_t)r.pid, (uint32_t)getpid(), exe,
+						args ? args : r.cmd[0]);
+			free(args);
+		}
+	}
+	gt_run_loop(&r, sfd);
+	if (sfd >= 0)
+		close(sfd);
+	if (r.traced)
+		gt_run_finish(&r);
+	return gt_run_exit_code(&r);
+}
