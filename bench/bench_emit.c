@@ -25,14 +25,18 @@
  * sustained, known load for checking how much the collector keeps;
  * ns/event is then wall time.
  *
+ * With -b the loop runs without the event (the same counter and string
+ * store): the baseline that bench/callgrind.sh subtracts.
+ *
  * usage: bench_emit [-t THREADS] [-n EVENTS_PER_THREAD] [-r RUNS] [-p PAUSE_MS]
- *                   [-R MEVENTS_PER_S_PER_THREAD] [-l LABEL]
+ *                   [-R MEVENTS_PER_S_PER_THREAD] [-l LABEL] [-b]
  * output: one line "bench_emit label=L threads=T events=E runs=R median_ns=...
  *         min_ns=... max_ns=... rate_meps=..." on stdout.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +56,7 @@ struct bench_thread {
 	pthread_barrier_t *start;
 	uint64_t events;
 	double rate; /* events/s to pace at; 0 = as fast as possible */
+	bool baseline; /* -b: run the loop without the event */
 	uint64_t ns;
 	uint64_t t_begin;
 	uint64_t t_end;
@@ -63,6 +68,32 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The measured loop, out of line so that bench/callgrind.sh can count its
+ * instructions alone (--toggle-collect=bench_loop): the events, the loop
+ * and the string byte store, nothing else.
+ */
+static __attribute__((noinline)) void bench_loop(char *str, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		str[15] = (char)('a' + (i & 15));
+		GT_EVENT(bench_prov, GT_LEVEL_INFO, 0x1, "Sample", GT_I64("counter", (int64_t)i),
+			 GT_I32("n", (int32_t)(i & 0xffff)), GT_STR("s", str));
+	}
+}
+
+/*
+ * The same loop without the event (-b): what bench_loop costs besides the
+ * event.  The empty asm keeps the compiler from folding the stores away.
+ */
+static __attribute__((noinline)) void bench_loop_empty(char *str, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		str[15] = (char)('a' + (i & 15));
+		__asm__ volatile("" : : "r"(str), "r"(i) : "memory");
+	}
 }
 
 static void *bench_thread_main(void *arg)
@@ -99,13 +130,10 @@ static void *bench_thread_main(void *arg)
 			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 				;
 		}
+	} else if (t->baseline) {
+		bench_loop_empty(str, n);
 	} else {
-		for (uint64_t i = 0; i < n; i++) {
-			str[15] = (char)('a' + (i & 15));
-			GT_EVENT(bench_prov, GT_LEVEL_INFO, 0x1, "Sample",
-				 GT_I64("counter", (int64_t)i), GT_I32("n", (int32_t)(i & 0xffff)),
-				 GT_STR("s", str));
-		}
+		bench_loop(str, n);
 	}
 	t->t_end = now_ns();
 	t->ns = t->t_end - t->t_begin;
@@ -119,8 +147,8 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int bench_run(unsigned int nthreads, uint64_t events, double pace, double *ns_per_event,
-		     double *rate)
+static int bench_run(unsigned int nthreads, uint64_t events, double pace, bool baseline,
+		     double *ns_per_event, double *rate)
 {
 	struct bench_thread t[BENCH_THREADS_MAX];
 	pthread_barrier_t start;
@@ -133,6 +161,7 @@ static int bench_run(unsigned int nthreads, uint64_t events, double pace, double
 		t[i].start = &start;
 		t[i].events = events;
 		t[i].rate = pace;
+		t[i].baseline = baseline;
 		if (pthread_create(&t[i].th, NULL, bench_thread_main, &t[i])) {
 			fprintf(stderr, "bench_emit: pthread_create failed\n");
 			exit(2); /* the barrier would never open */
@@ -157,9 +186,10 @@ int main(int argc, char **argv)
 	double pace = 0;
 	unsigned long long events = 5000000;
 	const char *label = "emit";
+	bool baseline = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "t:n:r:p:R:l:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:n:r:p:R:l:b")) != -1) {
 		switch (opt) {
 		case 't':
 			threads = strtoul(optarg, NULL, 10);
@@ -179,6 +209,9 @@ int main(int argc, char **argv)
 		case 'l':
 			label = optarg;
 			break;
+		case 'b':
+			baseline = true;
+			break;
 		default:
 			goto usage;
 		}
@@ -190,7 +223,7 @@ int main(int argc, char **argv)
 	for (unsigned long r = 0; r < runs; r++) {
 		if (pause_ms && r)
 			usleep((useconds_t)(pause_ms * 1000));
-		if (bench_run((unsigned int)threads, events, pace, &ns[r], &rates[r])) {
+		if (bench_run((unsigned int)threads, events, pace, baseline, &ns[r], &rates[r])) {
 			fprintf(stderr, "bench_emit: cannot start threads\n");
 			return 2;
 		}
@@ -205,6 +238,6 @@ int main(int argc, char **argv)
 usage:
 	fprintf(stderr,
 		"usage: bench_emit [-t THREADS] [-n EVENTS_PER_THREAD] [-r RUNS] [-p PAUSE_MS]\n"
-		"                  [-R MEVENTS_PER_S_PER_THREAD] [-l LABEL]\n");
+		"                  [-R MEVENTS_PER_S_PER_THREAD] [-l LABEL] [-b]\n");
 	return 2;
 }

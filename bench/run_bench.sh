@@ -8,9 +8,11 @@
 # BENCH_RUNS runs per emit benchmark (5), BENCH_DISABLED_EVENTS (200000000),
 # BENCH_SYNTH_EVENTS events in the synthetic scan file (100000000),
 # BENCH_SKIP_DEMO=1 to skip the demo pipeline, BENCH_SKIP_LTTNG=1 to skip
-# the LTTng-UST rows, BENCH_LTTNG_EVENTS (1000000).  The LTTng rows need
-# liblttng-ust-dev (at build time), lttng-tools and babeltrace2; a session
-# daemon is started if none runs, and stopped again afterwards.  Scratch files go to
+# the LTTng-UST rows, BENCH_LTTNG_EVENTS (1000000), CALLGRIND_EVENTS
+# (200000, for the instruction rows of bench/callgrind.sh; skipped without
+# valgrind).  The LTTng rows need liblttng-ust-dev (at build time),
+# lttng-tools and babeltrace2; a session daemon is started if none runs,
+# and stopped again afterwards.  Scratch files go to
 # BUILD_DIR/bench-out (removed first).  Not a test: nothing here fails on a
 # slow number; it fails only when a step itself fails.
 set -u
@@ -127,6 +129,23 @@ line=$(grep '^bench_emit' "$OUT/emit_off.txt")
 f=$(ls "$OUT"/emit_off_*.gtrace)
 row "emit, session, provider disabled" "$(val "$line" median_ns) ns/ev" \
 	"min $(val "$line" min_ns) max $(val "$line" max_ns); Bench.Emit events in file: $(info_events "$f" Bench.Emit)"
+
+# ---- instructions per event (callgrind): stable where the times above are not ----
+if command -v valgrind >/dev/null 2>&1; then
+	cg=$(GTRACE=$GTRACE sh "$(dirname "$0")/callgrind.sh" "$B" 2>"$OUT/callgrind.err")
+	if [ -n "$cg" ]; then
+		cg_loop=$(echo "$cg" | sed -n 's/^callgrind loop .*instr_per_event=\([0-9.]*\).*/\1/p')
+		for w in enabled disabled; do
+			l=$(echo "$cg" | grep "^callgrind $w ")
+			row "emit $w, instructions (callgrind)" "$(val "$l" net) instr/ev" \
+				"$(val "$l" instr_per_event) with the benchmark loop ($cg_loop alone)"
+		done
+	else
+		row "emit, instructions (callgrind)" "failed" "see $OUT/callgrind.err"
+	fi
+else
+	row "emit, instructions (callgrind)" "skipped" "needs valgrind"
+fi
 
 # ---- files: size, full scan, info ----
 # The emit file holds what the collector kept; the synthetic file (written

@@ -50,15 +50,17 @@ struct gt_proc {
 	struct gt_site_state *sites;  /* registered call sites; lock */
 };
 
-/* Per-thread ring cursor (initial-exec TLS, owned by its thread). */
+/*
+ * Per-thread ring state of the slow path (initial-exec TLS, owned by its
+ * thread).  The producer position lives in the exported gt_thread_ring
+ * (gtrace.h), shared with the inline fast path.
+ */
 struct gt_tls {
 	struct gt_ring_ctl *ctl; /* NULL until the thread claims a slot */
 	unsigned char *data;     /* ring data, ctl + GT_RING_CTL_SIZE */
-	uint64_t head;           /* producer position (mirrors ctl->head) */
-	uint64_t tail;           /* last tail seen (acquire) */
+	uint64_t tail;           /* last tail seen (acquire), validated */
 	uint64_t size;           /* ring bytes, power of two */
 	uint64_t lost;           /* mirrors ctl->lost */
-	uint64_t seq;            /* mirrors ctl->seq */
 };
 
 extern struct gt_proc gt_proc GT_HIDDEN;

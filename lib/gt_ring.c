@@ -10,6 +10,14 @@
  * never straddles the end of the ring: a padding record fills the rest.
  * The first event of a thread claims a free slot by CAS; a pthread key
  * destructor marks it EXITED when the thread ends, after its last commit.
+ *
+ * The common case runs inline at the call site (gt_rec_reserve_inline() in
+ * gtrace.h) against the exported cursor gt_thread_ring: its limit is the
+ * smaller of "cached tail + ring size" (room) and the end of the ring's
+ * current lap (no wrap), so one compare decides.  This file is the rest:
+ * the first event of a thread, padding at the wrap, reloading the tail,
+ * drops, the CLOCK_MONOTONIC fallback; after each reservation it sets the
+ * limit again, or leaves it 0 to keep every reservation out of line.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,6 +28,7 @@
 #include "gt_lib.h"
 
 __thread struct gt_tls gt_tls __attribute__((tls_model("initial-exec")));
+GT_API __thread struct gt_thread_ring gt_thread_ring __attribute__((tls_model("initial-exec")));
 
 /* A timestamp on the clock the collector chose (docs/architecture.md "Time"). */
 static inline __attribute__((always_inline)) uint64_t gt_now(bool tsc)
@@ -64,11 +73,12 @@ static int gt_thread_attach(struct gt_tls *t)
 			tail = head; /* a confused collector: our writes stay in bounds anyway */
 		t->data = (unsigned char *)ctl + GT_RING_CTL_SIZE;
 		t->size = gt_proc.ring_size;
-		t->head = head;
 		t->tail = tail;
 		t->lost = __atomic_load_n(&ctl->lost, __ATOMIC_RELAXED);
-		t->seq = __atomic_load_n(&ctl->seq, __ATOMIC_RELAXED);
 		t->ctl = ctl;
+		gt_thread_ring.head = head;
+		gt_thread_ring.ctl = ctl;
+		gt_thread_ring.limit = 0; /* set by the first reservation */
 		gt_thread_mark();
 		return 0;
 	}
@@ -87,12 +97,14 @@ void gt_thread_exit(void *arg)
 	/* Pairs with the collector's acquire load of state: every commit precedes it. */
 	__atomic_store_n(&t->ctl->state, GT_SLOT_EXITED, __ATOMIC_RELEASE);
 	t->ctl = NULL;
+	memset(&gt_thread_ring, 0, sizeof(gt_thread_ring));
 }
 
 /* Fork child: the parent's slot is not ours. */
 void gt_thread_forget(void)
 {
 	memset(&gt_tls, 0, sizeof(gt_tls));
+	memset(&gt_thread_ring, 0, sizeof(gt_thread_ring));
 }
 
 /* Drop the event: ctl->lost is written by this thread only; the collector reads it. */
@@ -119,17 +131,19 @@ static inline __attribute__((always_inline)) void *gt_reserve(uint32_t id, size_
 							     struct gt_commit *c, bool tsc)
 {
 	struct gt_tls *t = &gt_tls;
+	struct gt_thread_ring *r = &gt_thread_ring;
 	struct gt_ring_ctl *ctl = t->ctl;
 	struct gt_rec_hdr *h;
-	uint64_t need, head, pos, pad, seq;
+	uint64_t need, head, pos, pad, seq, mask, lap_end, room_end;
 
 	if (__builtin_expect(!ctl, 0))
 		return gt_rec_reserve_first(id, size, c);
 	need = ((uint64_t)size + GT_REC_ALIGN - 1) & ~(uint64_t)(GT_REC_ALIGN - 1);
 	if (__builtin_expect(need > t->size || size > GT_REC_MAX || size < sizeof(*h), 0))
 		return gt_rec_drop(t);
-	head = t->head;
-	pos = head & (t->size - 1);
+	mask = t->size - 1;
+	head = r->head;
+	pos = head & mask;
 	pad = t->size - pos;
 	if (pad >= need)
 		pad = 0;
@@ -150,15 +164,21 @@ static inline __attribute__((always_inline)) void *gt_reserve(uint32_t id, size_
 		pos = 0;
 	}
 	h = (struct gt_rec_hdr *)(t->data + pos);
+	if (need > sizeof(*h)) /* zero the tail padding; the payload overwrites the rest */
+		memset((unsigned char *)h + need - 8, 0, 8);
 	h->size = (uint32_t)need;
 	h->id = id;
 	h->ts = gt_now(tsc);
-	if (need > sizeof(*h)) /* zero the tail padding; the payload overwrites the rest */
-		memset((unsigned char *)h + need - 8, 0, 8);
 	head += need;
-	seq = t->seq + 1;
-	t->head = head;
-	t->seq = seq;
+	r->head = head;
+	if (tsc) {
+		/* the next inline reservation must fit the known room and this lap */
+		lap_end = (head & ~mask) + t->size;
+		room_end = t->tail + t->size;
+		r->wp = t->data + (head & mask);
+		r->limit = lap_end < room_end ? lap_end : room_end;
+	}
+	seq = __atomic_load_n(&ctl->seq, __ATOMIC_RELAXED) + 1;
 	__atomic_store_n(&ctl->seq, seq, __ATOMIC_RELAXED);
 	c->head = &ctl->head;
 	c->value = head;

@@ -55,9 +55,12 @@
 #if defined(__GNUC__)
 #define GT_API __attribute__((visibility("default")))
 #define GT__PRINTF(f, a) __attribute__((format(printf, f, a)))
+/* the hot path's helpers: inline even where the compiler would not (clang) */
+#define GT__INLINE static inline __attribute__((always_inline))
 #else
 #define GT_API
 #define GT__PRINTF(f, a)
+#define GT__INLINE static inline
 #endif
 
 #ifdef __cplusplus
@@ -161,7 +164,10 @@ GT_API uint32_t gt_site_slow(const struct gt_site *site);
  * last 8 bytes so its padding is deterministic.  The first call of a
  * thread claims a ring slot.  Never blocks, never allocates (after the
  * first call of a thread), never makes a syscall (with the TSC clock).
- * Since 0.1.
+ * The exported, out-of-line twin of gt_rec_reserve_inline(), which the
+ * macros use: this one also writes the padding record at a wrap, reloads
+ * the collector's tail, counts drops, and then sets up the thread's
+ * gt_thread_ring for the inline path.  Since 0.1.
  *
  * Return: where the payload goes (size - 16 bytes); borrowed until
  * gt_rec_commit().  NULL when the event is dropped: the ring is full
@@ -197,10 +203,166 @@ GT_API void gt_set_log_handler(void (*fn)(const char *msg, void *arg), void *arg
  */
 GT_API const char *gt_version(void);
 
+/*
+ * The calling thread's ring cursor, read and written by the inline reserve
+ * below.  Owned by its thread; libgtrace's slow path (gt_rec_reserve())
+ * sets it up on the thread's first event, at every wrap of the ring and
+ * whenever the cached room runs out.  While @limit is 0 every reservation
+ * goes out of line: before the thread has a slot, after it exited, when
+ * the session's clock is not the TSC, and in a fork child until its first
+ * event.  Like the structures above, its layout is compiled into call
+ * sites: fields are only ever appended.
+ *
+ * It is initial-exec TLS, which is right for a library loaded at program
+ * start (linked, or LD_PRELOADed).  dlopen() of libgtrace (an FFI binding)
+ * then needs glibc's static TLS reserve, which holds these 32 bytes and
+ * libgtrace's other 40 with room to spare; FFI users call the exported
+ * gt_rec_reserve() and do not touch this variable.
+ */
+struct gt_thread_ring {
+	unsigned char *wp;       /* ring data + head % ring_size: the next record */
+	uint64_t head;           /* producer position; published by gt_rec_commit() */
+	uint64_t limit;          /* fast path iff head + need <= limit (room, no wrap) */
+	struct gt_ring_ctl *ctl; /* the thread's slot (shared memory) */
+};
+
+/*
+ * Since 0.1.  Exported for the inline fast path; not for direct use.  GNU
+ * __thread also in C++: an extern thread_local would cost a call to a TLS
+ * init wrapper on every access.
+ */
+GT_API extern __thread struct gt_thread_ring gt_thread_ring
+#if defined(__GNUC__)
+	__attribute__((tls_model("initial-exec")))
+#endif
+	;
+
+/* The TSC now; 0 where there is none (the fast path is then never taken). */
+GT__INLINE uint64_t gt__tsc(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#else
+	return 0;
+#endif
+}
+
+/*
+ * gt_rec_reserve_inline() with the timestamp read by the caller.  GT_EVENT
+ * reads the TSC first thing, before it evaluates the fields: measured here
+ * (AMD EPYC, KVM), an rdtsc issued after the record's stores costs about
+ * 12 ns more per event than one issued before them, and strlen() of the
+ * string fields overlaps with it.  @tsc is used only on the fast path; the
+ * slow path reads its own clock (which may be CLOCK_MONOTONIC).
+ */
+GT__INLINE void *gt__rec_reserve_at(uint32_t id, size_t size, struct gt_commit *c,
+					uint64_t tsc)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	struct gt_thread_ring *r = &gt_thread_ring;
+	const uint64_t head = r->head;
+	const uint64_t need = ((uint64_t)size + GT_REC_ALIGN - 1) & ~(uint64_t)(GT_REC_ALIGN - 1);
+	const size_t hdr = sizeof(struct gt_rec_hdr);
+
+	/* one unsigned compare rejects both size < 16 and size > GT_REC_MAX */
+	if (__builtin_expect(size - hdr <= GT_REC_MAX - hdr && head + need <= r->limit, 1)) {
+		unsigned char *w = r->wp;
+		struct gt_ring_ctl *ctl = r->ctl;
+		struct gt_rec_hdr h;
+		const uint64_t zero = 0;
+		uint64_t seq;
+
+		r->head = head + need;
+		r->wp = w + need;
+		/* the last 8 bytes first: for a bare header the header overwrites them */
+		memcpy(w + need - 8, &zero, 8);
+		h.size = (uint32_t)need;
+		h.id = id;
+		h.ts = tsc;
+		memcpy(w, &h, sizeof(h));
+		/* seq is written by this thread only; the collector reads it as a statistic */
+		seq = __atomic_load_n(&ctl->seq, __ATOMIC_RELAXED);
+		__atomic_store_n(&ctl->seq, seq + 1, __ATOMIC_RELAXED);
+		c->head = &ctl->head;
+		c->value = head + need;
+		return w + sizeof(h);
+	}
+#else
+	(void)tsc;
+#endif
+	return gt_rec_reserve(id, size, c);
+}
+
+/**
+ * gt_rec_reserve_inline() - gt_rec_reserve(), with its common case inline.
+ * @id: schema id.  @size: record bytes, header included; at most GT_REC_MAX.
+ * @c: filled in with what gt_rec_commit() must publish.
+ *
+ * Same contract as gt_rec_reserve(), which is its exported twin and which
+ * it calls for everything but the common case: a thread that owns a slot,
+ * the TSC clock, a record that fits before the ring's end in the room
+ * already known free.  That case is a compare, the header stores, the
+ * rdtsc and a relaxed store of the slot's seq; the commit is the one
+ * release store in gt_rec_commit().  Since 0.1.
+ *
+ * Return: where the payload goes, borrowed until gt_rec_commit(); NULL
+ * when the event is dropped (see gt_rec_reserve()).
+ */
+GT__INLINE void *gt_rec_reserve_inline(uint32_t id, size_t size, struct gt_commit *c)
+{
+	return gt__rec_reserve_at(id, size, c, gt__tsc());
+}
+
 /* Publish a reserved record; pairs with the collector's acquire load of head. */
-static inline void gt_rec_commit(const struct gt_commit *c)
+GT__INLINE void gt_rec_commit(const struct gt_commit *c)
 {
 	__atomic_store_n(c->head, c->value, __ATOMIC_RELEASE);
+}
+
+/*
+ * Copy @n bytes of a string field: up to 32 bytes with two overlapping
+ * fixed-size copies (loads and stores the compiler does inline), longer
+ * ones with memcpy().  Reads and writes exactly [src, src + n), [dst, dst + n).
+ */
+GT__INLINE void gt__copy(unsigned char *dst, const void *src_, size_t n)
+{
+	const unsigned char *src = (const unsigned char *)src_;
+	uint64_t a8, b8;
+	uint32_t a4, b4;
+
+#if defined(__GNUC__)
+	/*
+	 * Hide what @src points to: with a string literal gcc cannot tie n to
+	 * the literal's size and warns (-Wstringop-overread, -Warray-bounds)
+	 * about the branches for longer strings, which never run for it.
+	 */
+	__asm__("" : "+r"(src));
+#endif
+
+	if (n >= 16 && n <= 32) {
+		unsigned char a[16], b[16];
+
+		memcpy(a, src, 16);
+		memcpy(b, src + n - 16, 16);
+		memcpy(dst, a, 16);
+		memcpy(dst + n - 16, b, 16);
+	} else if (n >= 8 && n < 16) {
+		memcpy(&a8, src, 8);
+		memcpy(&b8, src + n - 8, 8);
+		memcpy(dst, &a8, 8);
+		memcpy(dst + n - 8, &b8, 8);
+	} else if (n >= 4 && n < 8) {
+		memcpy(&a4, src, 4);
+		memcpy(&b4, src + n - 4, 4);
+		memcpy(dst, &a4, 4);
+		memcpy(dst + n - 4, &b4, 4);
+	} else if (n > 32) {
+		memcpy(dst, src, n);
+	} else if (n) { /* 1 to 3 bytes: 0, n / 2 and n - 1 cover them all */
+		dst[0] = src[0];
+		dst[n / 2] = src[n / 2];
+		dst[n - 1] = src[n - 1];
+	}
 }
 
 /* Type-checks a gt_log() format against its arguments; never called. */
@@ -377,7 +539,7 @@ static inline GT__PRINTF(1, 2) void gt__printf_check(const char *fmt, ...)
 	{                                                                              \
 		const uint32_t gt__u##i = (uint32_t)gt__n##i;                          \
 		memcpy(gt__w, &gt__u##i, 4);                                           \
-		memcpy(gt__w + 4, gt__p##i, gt__n##i);                                 \
+		gt__copy(gt__w + 4, gt__p##i, gt__n##i);                               \
 		gt__w += 4 + gt__n##i;                                                 \
 	}
 #define GT__COPY_GT__BYTES(i, n, v, l) GT__COPY_GT__STR(i, n, v, l)
@@ -464,6 +626,7 @@ GT__LOGTYPE_(const char *, GT_TYPE_STR);
 			if (__builtin_expect(gt__id >= GT_SITE_SLOW, 0))               \
 				gt__id = gt_site_slow(&gt__site);                      \
 			if (gt__id) {                                                  \
+				const uint64_t gt__ts = gt__tsc();                     \
 				GT__FE(GT__P_DECL, __VA_ARGS__)                        \
 				size_t gt__room = GT_REC_MAX - (sizeof(struct gt_rec_hdr) \
 					GT__FE(GT__P_FIX, __VA_ARGS__));               \
@@ -471,11 +634,11 @@ GT__LOGTYPE_(const char *, GT_TYPE_STR);
 				unsigned char *gt__w;                                  \
 				GT__FE(GT__P_CLAMP, __VA_ARGS__)                       \
 				(void)gt__room;                                        \
-				gt__w = (unsigned char *)gt_rec_reserve(               \
+				gt__w = (unsigned char *)gt__rec_reserve_at(           \
 					gt__id,                                        \
 					sizeof(struct gt_rec_hdr)                      \
 					GT__FE(GT__P_FIX, __VA_ARGS__)                 \
-					GT__FE(GT__P_VAR, __VA_ARGS__), &gt__c);       \
+					GT__FE(GT__P_VAR, __VA_ARGS__), &gt__c, gt__ts); \
 				if (gt__w) {                                           \
 					GT__FE(GT__P_COPY, __VA_ARGS__)                \
 					gt_rec_commit(&gt__c);                         \

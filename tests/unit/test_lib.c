@@ -36,6 +36,7 @@ static const unsigned char test_bytes[] = { 0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff }
 #define FULL_N 1000
 #define WRAP_BATCHES 40
 #define WRAP_PER 25
+#define RAW_N 1000
 #define NTHREADS 4
 #define NPER 1000
 
@@ -158,6 +159,47 @@ static int child_wrap(void)
 			GT_EVENT(tp, GT_LEVEL_INFO, 0, "Wrap", GT_I64("i", i), GT_STR("s", buf));
 		}
 		gt_test_sync();
+	}
+	return 0;
+}
+
+/*
+ * The exported API as an FFI binding would use it: its own descriptor,
+ * gt_site_slow() for the id, then gt_rec_reserve() and
+ * gt_rec_reserve_inline() alternately, with sizes the macros never pass.
+ * Each record carries its index; the harness checks what arrived.
+ */
+static struct gt_site_state raw_state = { GT_SITE_UNREG, 0, NULL, NULL };
+static const struct gt_site raw_site = { &tp, "Raw", __FILE__, NULL, "\x03", "i\0", 0, 1,
+					 GT_KIND_EVENT, GT_LEVEL_INFO, 1, 0, &raw_state };
+
+static int child_raw(void)
+{
+	uint32_t id = gt_site_slow(&raw_site);
+	struct gt_commit c;
+	int bad = 0;
+
+	if (!id)
+		return 10;
+	/* too small, too large, absurd: dropped (and counted) by both entry points */
+	bad += gt_rec_reserve_inline(id, 8, &c) != NULL;
+	bad += gt_rec_reserve_inline(id, GT_REC_MAX + 1, &c) != NULL;
+	bad += gt_rec_reserve_inline(id, (size_t)-1, &c) != NULL;
+	bad += gt_rec_reserve(id, 15, &c) != NULL;
+	if (bad)
+		return 11;
+	for (int64_t i = 0; i < RAW_N; i++) {
+		unsigned char *w;
+
+		/* 8 bytes of payload, or 8 plus some padding the record must carry as zeros */
+		w = (i & 1) ? gt_rec_reserve_inline(id, 16 + 8 + (size_t)(i % 5), &c)
+			    : gt_rec_reserve(id, 16 + 8 + (size_t)(i % 5), &c);
+		if (!w)
+			return 12;
+		memcpy(w, &i, 8);
+		gt_rec_commit(&c);
+		if (i % 100 == 99)
+			gt_test_sync();
 	}
 	return 0;
 }
@@ -350,6 +392,14 @@ __attribute__((noinline, used)) void gt_test_disabled_fn(int64_t s, int32_t n)
 	GT_EVENT(tp_off, GT_LEVEL_INFO, 0x1, "Disasm", GT_I64("seq", s), GT_I32("len", n));
 }
 
+/* The enabled path as the disassembly test sees it: see test_disasm_enabled(). */
+__attribute__((noinline, used)) void gt_test_enabled_fn(int64_t s, int32_t n, const char *str);
+__attribute__((noinline, used)) void gt_test_enabled_fn(int64_t s, int32_t n, const char *str)
+{
+	GT_EVENT(tp, GT_LEVEL_INFO, 0x1, "DisasmOn", GT_I64("seq", s), GT_I32("len", n),
+		 GT_STR("s", str));
+}
+
 static int child_main(const char *mode)
 {
 	if (!strcmp(mode, "types"))
@@ -362,6 +412,8 @@ static int child_main(const char *mode)
 		return child_wrap();
 	if (!strcmp(mode, "filter"))
 		return child_filter();
+	if (!strcmp(mode, "raw"))
+		return child_raw();
 	if (!strcmp(mode, "nosession"))
 		return child_nosession();
 	if (!strcmp(mode, "fork"))
@@ -489,6 +541,60 @@ static void test_disasm(void)
 	fprintf(stderr, "test_disasm: disabled path is %d instructions\n", n);
 	CHECK(done && calls == 0);
 	CHECK(n > 0 && n <= 16);
+#endif
+}
+
+/*
+ * Disassembly smoke test of the enabled path: the reservation is inline, so
+ * the rdtsc is at the call site, and the only calls in a GT_EVENT with an
+ * i64, an i32 and a string are the slow paths (gt_site_slow,
+ * gt_rec_reserve), strlen() and memcpy() (strings over 32 bytes only).
+ */
+static void test_disasm_enabled(void)
+{
+#if defined(__OPTIMIZE__) && !defined(GT_TEST_NO_DISASM) && defined(__x86_64__)
+	char cmd[4200], line[512];
+	bool in = false, rdtsc = false;
+	int calls = 0, other = 0;
+	FILE *f;
+
+	gt_test_enabled_fn(0, 0, ""); /* not traced here: just keep it referenced */
+	snprintf(cmd, sizeof(cmd), "objdump -d --no-show-raw-insn '%s' 2>/dev/null", self_exe);
+	f = popen(cmd, "r");
+	if (!f) {
+		fprintf(stderr, "test_disasm_enabled: objdump unavailable, skipped\n");
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (!in) {
+			in = strstr(line, "<gt_test_enabled_fn>:") != NULL;
+			continue;
+		}
+		if (line[0] == '\n' || strstr(line, ">:")) /* the next function */
+			break;
+		rdtsc |= strstr(line, "\trdtsc") != NULL;
+		if (!strstr(line, "\tcall") && !strstr(line, "\tjmp"))
+			continue;
+		if (!strchr(line, '<') || strstr(line, "<gt_test_enabled_fn"))
+			continue; /* a jump inside the function */
+		calls++;
+		if (!strstr(line, "<gt_site_slow") && !strstr(line, "<gt_rec_reserve") &&
+		    !strstr(line, "<strlen") && !strstr(line, "<memcpy")) {
+			fprintf(stderr, "test_disasm_enabled: unexpected call: %s", line);
+			other++;
+		}
+	}
+	while (fgets(line, sizeof(line), f))
+		;
+	pclose(f);
+	if (!in) {
+		fprintf(stderr, "test_disasm_enabled: no objdump or no symbol, skipped\n");
+		return;
+	}
+	fprintf(stderr, "test_disasm_enabled: %d calls, rdtsc %s\n", calls,
+		rdtsc ? "inline" : "absent");
+	CHECK(rdtsc);
+	CHECK(calls >= 3 && other == 0);
 #endif
 }
 
@@ -884,6 +990,105 @@ out:
 	gt_test_cap_free(&cap);
 }
 
+/*
+ * The wrap scenario again on the TSC clock, where GT_EVENT writes inline
+ * (gt_rec_reserve_inline()) and the slow path runs only at each wrap and
+ * when the cached room runs out: every record arrives once, in order, with
+ * its padding bytes zero, and the slot's seq counts them.
+ */
+static void test_wrap_tsc(void)
+{
+	struct gt_test_cfg cfg;
+	struct gt_test_cap cap;
+	struct gt_test_val v[2];
+	const struct gt_test_schema *s;
+	char buf[128];
+	size_t n = 0;
+
+	gt_test_cfg_default(&cfg);
+	cfg.ring_size = 4096;
+	cfg.nslots = 2;
+	cfg.clock = GT_CLOCK_TSC;
+	gt_test_cfg_rule(&cfg, "*", 5, ~0ull);
+	CHECK(gt_test_run(&cap, &cfg, self_exe, "wrap", true) == 0);
+	CHECK(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0);
+	CHECK(cap.nprocs == 1);
+	if (cap.nprocs != 1)
+		goto out;
+	common_checks(&cap);
+	s = gt_test_schema_by_name(&cap, 0, "Wrap");
+	CHECK(s != NULL);
+	for (size_t i = 0; s && i < cap.nrecs; i++) {
+		const struct gt_test_rec *r = &cap.recs[i];
+
+		if (r->id != s->id)
+			continue;
+		CHECK(gt_test_decode(s, r, v) == 0 && v[0].u == n);
+		wrap_string((int)n, buf);
+		CHECK(str_is(&v[1], buf));
+		/* payload: i64, u32 length, the bytes; zeros up to the 8-byte boundary */
+		CHECK(r->len == ((12 + strlen(buf) + 7) & ~(size_t)7));
+		for (size_t k = 12 + strlen(buf); k < r->len; k++)
+			CHECK(r->payload[k] == 0);
+		if (n)
+			CHECK(r->ts >= cap.recs[i - 1].ts && r->ts != 0);
+		n++;
+	}
+	CHECK(n == WRAP_BATCHES * WRAP_PER);
+	CHECK(cap.procs[0].pads > 0);
+	CHECK(gt_test_slot(&cap.procs[0], 0)->lost == 0);
+	CHECK(gt_test_slot(&cap.procs[0], 0)->seq == WRAP_BATCHES * WRAP_PER);
+	CHECK(((const struct gt_shm_header *)cap.procs[0].seg)->clock == GT_CLOCK_TSC);
+out:
+	gt_test_cap_free(&cap);
+}
+
+/* child_raw: the exported entry points, mixed, with bad sizes refused */
+static void test_raw(void)
+{
+	struct gt_test_cfg cfg;
+	struct gt_test_cap cap;
+	struct gt_test_val v[1];
+	const struct gt_test_schema *s;
+	size_t n = 0;
+
+	gt_test_cfg_default(&cfg);
+	cfg.ring_size = 4096;
+	cfg.nslots = 2;
+	gt_test_cfg_rule(&cfg, "*", 5, ~0ull);
+	CHECK(gt_test_run(&cap, &cfg, self_exe, "raw", true) == 0);
+	CHECK(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0);
+	CHECK(cap.nprocs == 1);
+	if (cap.nprocs != 1)
+		goto out;
+	common_checks(&cap);
+	s = gt_test_schema_by_name(&cap, 0, "Raw");
+	CHECK(s != NULL);
+	for (size_t i = 0; s && i < cap.nrecs; i++) {
+		const struct gt_test_rec *r = &cap.recs[i];
+		size_t want = (8 + n % 5 + 7) & ~(size_t)7;
+
+		if (r->id != s->id)
+			continue;
+		CHECK(r->len == want);
+		if (r->len < 8)
+			break;
+		/* decode reads the first 8 bytes; the record may hold more */
+		memcpy(&v[0].u, r->payload, 8);
+		CHECK(v[0].u == n);
+		for (size_t k = 8; k < r->len; k++)
+			CHECK(r->payload[k] == 0);
+		n++;
+	}
+	CHECK(n == RAW_N);
+	/* the four refused reservations, and nothing else, were counted as lost */
+	CHECK(gt_test_slot(&cap.procs[0], 0)->lost == 4);
+	CHECK(gt_test_slot(&cap.procs[0], 0)->seq == RAW_N);
+	CHECK(cap.procs[0].pads > 0);
+out:
+	gt_test_cap_free(&cap);
+}
+
 static void test_filter(void)
 {
 	struct gt_test_cfg cfg;
@@ -1083,6 +1288,8 @@ int main(int argc, char **argv)
 	test_threads();
 	test_full();
 	test_wrap();
+	test_wrap_tsc();
+	test_raw();
 	test_filter();
 	test_nosession();
 	test_fork();
@@ -1092,6 +1299,7 @@ int main(int argc, char **argv)
 	test_bad_welcome();
 	test_debug_env();
 	test_disasm();
+	test_disasm_enabled();
 #ifdef GT_TEST_DISABLED_EXE
 	test_disabled_build();
 #endif
