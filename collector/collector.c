@@ -351,6 +351,14 @@ int gt_collector_finish(struct gt_collector *c)
 	if (c->finished)
 		return gt_collector_sink_err(c);
 	c->finished = true;
+	/*
+	 * Serve connection events still queued: a descendant that exited just
+	 * before the command did has its EOF (and so its exit record) pending.
+	 * Bounded, because a daemon that outlives the command may keep writing.
+	 */
+	for (int i = 0; i < 64; i++)
+		if (gt_session_poll(c, 0) < 0)
+			break;
 	for (int i = 0; i < 2; i++) {
 		if (c->outs[i]) {
 			gt_output_free(c, c->outs[i], true);
