@@ -31,6 +31,7 @@
 #include <gtrace/reader.h>
 
 #include "commands.h"
+#include "dump_filter.h"
 
 #define GT_DUMP_USAGE                                                                              \
 	"usage: gtrace dump FILE [--provider P] [--event E] [--level L] [--since T] [--until T]\n" \
@@ -49,60 +50,6 @@ struct gt_dump {
 	char *line;
 	size_t line_cap;
 };
-
-/* Parse "1.5s", "200ms", "1500us", "10ns", "3" (seconds) into ns.  Return 0 or -EINVAL. */
-static int gt_parse_time(const char *s, uint64_t *out)
-{
-	uint64_t ip = 0, frac = 0, fdiv = 1, mult;
-	const char *p = s;
-	bool digits = false;
-
-	while (*p >= '0' && *p <= '9') {
-		if (ip > (UINT64_MAX - 9) / 10)
-			return -EINVAL;
-		ip = ip * 10 + (uint64_t)(*p++ - '0');
-		digits = true;
-	}
-	if (*p == '.') {
-		p++;
-		while (*p >= '0' && *p <= '9') {
-			if (fdiv < 1000000000000ull) {
-				frac = frac * 10 + (uint64_t)(*p - '0');
-				fdiv *= 10;
-			}
-			p++;
-			digits = true;
-		}
-	}
-	if (!digits)
-		return -EINVAL;
-	if (!*p || !strcmp(p, "s"))
-		mult = 1000000000ull;
-	else if (!strcmp(p, "ms"))
-		mult = 1000000ull;
-	else if (!strcmp(p, "us"))
-		mult = 1000ull;
-	else if (!strcmp(p, "ns"))
-		mult = 1;
-	else
-		return -EINVAL;
-	if (ip > UINT64_MAX / mult)
-		return -EINVAL;
-	*out = ip * mult + (uint64_t)((unsigned __int128)frac * mult / fdiv);
-	return 0;
-}
-
-static int gt_parse_level(const char *s)
-{
-	static const char *const names[] = { "critical", "error", "warning", "info", "verbose" };
-
-	if (s[0] >= '1' && s[0] <= '5' && !s[1])
-		return s[0] - '0';
-	for (int i = 0; i < 5; i++)
-		if (!strcasecmp(s, names[i]))
-			return i + 1;
-	return -1;
-}
 
 /* ------------------------------------------------------------------ text */
 
@@ -392,7 +339,8 @@ static void gt_dump_error(const char *msg, int ret)
 
 int cmd_dump(int argc, char **argv)
 {
-	const char *path = NULL, *prov = NULL, *evname = NULL, *fmt = "text";
+	const char *path, *prov, *evname;
+	struct gt_dump_args args;
 	struct gt_filter filter = { .since_ns = 0, .until_ns = UINT64_MAX };
 	struct gt_dump d = { 0 };
 	struct gt_reader *r = NULL;
@@ -400,85 +348,28 @@ int cmd_dump(int argc, char **argv)
 	const struct gt_event *ev;
 	uint32_t *ids = NULL;
 	size_t nids = 0, nsch;
-	int level = 5, ret, rc = 0;
+	int level, ret, rc = 0;
 	char err[600];
 	uint64_t nonce[2] = { 0, 0 };
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = NULL;
-		const char *eq = strchr(a, '=');
-		char opt[32];
-
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(GT_DUMP_USAGE, stdout);
-			return 0;
-		}
-		if (strncmp(a, "--", 2) || !a[2]) {
-			if (path) {
-				fprintf(stderr, "gtrace dump: one FILE only ('%s' is extra)\n%s", a,
-					GT_DUMP_USAGE);
-				return 2;
-			}
-			path = a;
-			continue;
-		}
-		if (eq && (size_t)(eq - a) < sizeof(opt)) {
-			memcpy(opt, a, (size_t)(eq - a));
-			opt[eq - a] = 0;
-			v = eq + 1;
-			a = opt;
-		} else if (i + 1 < argc) {
-			v = argv[++i];
-		}
-		if (!v) {
-			fprintf(stderr, "gtrace dump: option '%s' needs a value\n%s", a,
-				GT_DUMP_USAGE);
-			return 2;
-		}
-		if (!strcmp(a, "--provider")) {
-			prov = v;
-		} else if (!strcmp(a, "--event")) {
-			evname = v;
-		} else if (!strcmp(a, "--level")) {
-			level = gt_parse_level(v);
-			if (level < 0) {
-				fprintf(stderr,
-					"gtrace dump: bad --level '%s': use 1-5 or critical, "
-					"error, warning, info, verbose\n",
-					v);
-				return 2;
-			}
-		} else if (!strcmp(a, "--since") || !strcmp(a, "--until")) {
-			uint64_t t;
-
-			if (gt_parse_time(v, &t) < 0) {
-				fprintf(stderr,
-					"gtrace dump: bad time '%s' for %s: use e.g. 1.5s, "
-					"200ms, 1500us, 10ns\n",
-					v, a);
-				return 2;
-			}
-			if (a[2] == 's')
-				filter.since_ns = t;
-			else
-				filter.until_ns = t;
-		} else if (!strcmp(a, "--format")) {
-			if (strcmp(v, "text") && strcmp(v, "json")) {
-				fprintf(stderr,
-					"gtrace dump: bad --format '%s': use text or json\n", v);
-				return 2;
-			}
-			fmt = v;
-		} else {
-			fprintf(stderr, "gtrace dump: unknown option '%s'\n%s", a, GT_DUMP_USAGE);
-			return 2;
-		}
+	ret = gt_dump_args_parse(argc, argv, &args, GT_DUMP_USAGE, stderr);
+	if (ret == GT_DUMP_ARGS_HELP) {
+		fputs(GT_DUMP_USAGE, stdout);
+		return 0;
 	}
+	if (ret)
+		return 2;
+	path = args.path;
+	prov = args.prov;
+	evname = args.evname;
+	level = args.level;
+	filter.since_ns = args.since_ns;
+	filter.until_ns = args.until_ns;
 	if (!path) {
 		fprintf(stderr, "gtrace dump: missing FILE\n%s", GT_DUMP_USAGE);
 		return 2;
 	}
-	d.json = !strcmp(fmt, "json");
+	d.json = args.json;
 	if (getrandom(nonce, sizeof(nonce), GRND_NONBLOCK) < 0)
 		nonce[0] = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&d;
 	snprintf(d.nonce, sizeof(d.nonce), "GTU64%016" PRIx64 "%016" PRIx64 ":", nonce[0],

@@ -148,6 +148,109 @@ static void gt_put_clean(const char *s)
 	}
 }
 
+#define GT_INFO_DEPTH_MAX 64 /* indentation levels of the process tree */
+
+/*
+ * The meta key `processes` (collector/ktrace.c): a JSON array of objects
+ * with at least an integer "pid".  Untrusted: anything else is ignored.
+ * Return: a new reference, or NULL when absent or malformed.
+ */
+static json_t *gt_info_procs(const struct gt_reader *r)
+{
+	const char *v = gt_reader_meta(r, "processes");
+	json_t *a, *x;
+	size_t i;
+
+	if (!v)
+		return NULL;
+	a = json_loads(v, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return NULL;
+	}
+	json_array_foreach(a, i, x) {
+		if (!json_is_object(x) || !json_is_integer(json_object_get(x, "pid"))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_int_t gt_jint(const json_t *o, const char *key, json_int_t dflt)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+static const char *gt_jtext(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Depth of process @i in the tree: steps up through parents that are listed. */
+static int gt_proc_depth(const json_t *a, size_t i)
+{
+	json_int_t ppid = gt_jint(json_array_get(a, i), "ppid", -1);
+	int depth = 0;
+
+	while (depth < GT_INFO_DEPTH_MAX) {
+		size_t j, n = json_array_size(a);
+
+		for (j = 0; j < n; j++)
+			if (gt_jint(json_array_get(a, j), "pid", -2) == ppid)
+				break;
+		if (j == n || j == i)
+			break;
+		depth++;
+		ppid = gt_jint(json_array_get(a, j), "ppid", -1);
+	}
+	return depth;
+}
+
+/* "processes:" (kernel events: every process of the traced tree) and kernel losses. */
+static void gt_info_text_kernel(const struct gt_reader *r)
+{
+	const char *lost = gt_reader_meta(r, "kernel_lost");
+	json_t *a = gt_info_procs(r), *x;
+	size_t i;
+
+	if (lost) {
+		printf("kernel lost:  ");
+		gt_put_clean(lost);
+		putchar('\n');
+	}
+	if (!a)
+		return;
+	printf("processes:    %zu\n", json_array_size(a));
+	json_array_foreach(a, i, x) {
+		const char *comm = gt_jtext(x, "comm"), *exe = gt_jtext(x, "exec");
+		const json_t *exited = json_object_get(x, "exited");
+
+		printf("  %*s%" JSON_INTEGER_FORMAT " ", 2 * gt_proc_depth(a, i), "",
+		       gt_jint(x, "pid", 0));
+		gt_put_clean(comm && *comm ? comm : "?");
+		printf(" (ppid %" JSON_INTEGER_FORMAT ")", gt_jint(x, "ppid", 0));
+		if (exe) {
+			printf(" exec ");
+			gt_put_clean(exe);
+		}
+		if (json_is_integer(json_object_get(x, "signal")) && gt_jint(x, "signal", 0))
+			printf(" killed by signal %" JSON_INTEGER_FORMAT, gt_jint(x, "signal", 0));
+		else if (json_is_integer(json_object_get(x, "status")))
+			printf(" exit %" JSON_INTEGER_FORMAT, gt_jint(x, "status", 0));
+		else if (json_is_true(exited))
+			printf(" exited");
+		else
+			printf(" running");
+		putchar('\n');
+	}
+	json_decref(a);
+}
+
 static int gt_info_text(const struct gt_reader *r, const char *path, bool first)
 {
 	const struct gt_summary *s = gt_reader_summary(r);
@@ -197,6 +300,7 @@ static int gt_info_text(const struct gt_reader *r, const char *path, bool first)
 
 		printf("  pid %u tid %u: %" PRIu64 "\n", l->pid, l->tid, l->count);
 	}
+	gt_info_text_kernel(r);
 	printf("corrupt:      %" PRIu64 "\n", s->corrupt_total);
 	for (size_t i = 0; i < gt_reader_corrupt_count(r); i++) {
 		const struct gt_corrupt *c = gt_reader_corrupt_at(r, i);
@@ -306,6 +410,31 @@ static json_t *gt_info_json(const struct gt_reader *r, const char *path)
 		json_array_append_new(a, x);
 	}
 	json_object_set_new(o, "lost_by_thread", a);
+	a = gt_info_procs(r);
+	json_object_set_new(o, "processes", a ? a : json_null());
+	v = gt_reader_meta(r, "kernel_lost");
+	if (v) {
+		/* "cpu0=N,cpu1=M" -> {"0": N, "1": M}; malformed parts are skipped */
+		json_t *kl = json_object();
+		const char *q = v;
+
+		while (kl && *q) {
+			unsigned int cpu;
+			unsigned long long n;
+			int used = 0;
+
+			if (sscanf(q, "cpu%u=%llu%n", &cpu, &n, &used) == 2 && used > 0) {
+				snprintf(buf, sizeof(buf), "%u", cpu);
+				json_object_set_new(kl, buf, gt_jcount(n));
+				q += used;
+			}
+			q = strchr(q, ',');
+			if (!q)
+				break;
+			q++;
+		}
+		json_object_set_new(o, "kernel_lost", kl ? kl : json_null());
+	}
 	json_object_set_new(o, "corrupt", gt_jcount(s->corrupt_total));
 	a = json_array();
 	for (size_t i = 0; i < gt_reader_corrupt_count(r); i++) {

@@ -414,6 +414,99 @@ static int gt_run_spawn(struct gt_run *r, const sigset_t *oldmask, int pout[2], 
 	return 0;
 }
 
+/*
+ * With kernel events the command must not run ahead untraced: fork a child
+ * that waits on a gate pipe, create the ftrace instance following the
+ * child's pid, then open the gate so the child execs.  (posix_spawn cannot
+ * wait, so this path pays for a fork.)  Exec errors come back through a
+ * close-on-exec pipe.  Returns 0 (as gt_run_spawn), 1 when the kernel
+ * events cannot start and --strict forbids running (the child is gone), or
+ * -errno when nothing could be started.
+ */
+static int gt_run_spawn_gated(struct gt_run *r, const sigset_t *oldmask, int pout[2],
+			      int perr[2], const char *name)
+{
+	int gate[2], errp[2], e = 0, ret;
+	char err[1024] = "";
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(gate, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		ret = -errno;
+		close(gate[0]);
+		close(gate[1]);
+		return ret;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		close(gate[0]);
+		close(gate[1]);
+		close(errp[0]);
+		close(errp[1]);
+		return ret;
+	}
+	if (pid == 0) {
+		char g;
+
+		/* async-signal-safe calls only: the parent has threads */
+		close(gate[1]); /* so that a parent giving up means EOF here */
+		close(errp[0]);
+		do
+			n = read(gate[0], &g, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			_exit(125);
+		setpgid(0, 0);
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(pout[1], STDOUT_FILENO) < 0 || dup2(perr[1], STDERR_FILENO) < 0)
+			_exit(126);
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		execvp(r->cmd[0], r->cmd);
+		e = errno;
+		n = write(errp[1], &e, sizeof(e));
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	setpgid(pid, pid); /* also in the child: whichever runs first */
+	close(gate[0]);
+	close(errp[1]);
+	r->pid = pid;
+	ret = gt_collector_kernel_open(r->c, name, (uint32_t)pid, err, sizeof(err));
+	if (ret < 0) {
+		if (r->strict) {
+			fprintf(stderr,
+				"gtrace run: error: %s; not running the command (--strict)\n",
+				err[0] ? err : gt_strerror(ret));
+			close(gate[1]);
+			close(errp[0]);
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			r->pid = 0;
+			return 1;
+		}
+		fprintf(stderr, "gtrace run: warning: %s; recording user events only\n",
+			err[0] ? err : gt_strerror(ret));
+	}
+	n = write(gate[1], "g", 1);
+	close(gate[1]);
+	do
+		n = read(errp[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(errp[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		fprintf(stderr, "gtrace run: cannot run '%s': %s\n", r->cmd[0], strerror(e));
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		r->exec_failed = true;
+		r->done = true;
+		r->pid = 0;
+		r->status = (e == ENOENT ? 127 : 126) << 8;
+	}
+	return 0;
+}
+
 static void gt_run_signals(struct gt_run *r, int sfd)
 {
 	struct signalfd_siginfo si;
@@ -505,10 +598,13 @@ static void gt_run_finish(struct gt_run *r)
 		code = WEXITSTATUS(r->status);
 	else if (WIFSIGNALED(r->status))
 		sig = WTERMSIG(r->status);
-	if (r->done && !r->exec_failed)
+	if (r->done && !r->exec_failed) {
 		gt_collector_proc_exit(r->c, (uint32_t)r->pid, code, sig,
 				       WIFSIGNALED(r->status) && WCOREDUMP(r->status));
+		gt_collector_kernel_status(r->c, (uint32_t)r->pid, code, sig);
+	}
 	gt_collector_finish(r->c);
+	gt_collector_kernel_meta(r->c, r->w);
 	gt_collector_stats(r->c, &st);
 	gt_collector_free(r->c);
 	r->c = NULL;
@@ -602,7 +698,17 @@ int cmd_run(int argc, char **argv)
 	}
 	if (r.traced)
 		setenv("GTRACE_SESSION", gt_collector_session(r.c), 1);
-	ret = gt_run_spawn(&r, &oldmask, pout, perr);
+	if (r.traced && r.profile.nkspecs > 0)
+		ret = gt_run_spawn_gated(&r, &oldmask, pout, perr, name);
+	else
+		ret = gt_run_spawn(&r, &oldmask, pout, perr);
+	if (ret > 0) {
+		/* --strict and the kernel events could not start: nothing ran */
+		gt_collector_free(r.c);
+		gt_writer_close(r.w);
+		unlink(r.path);
+		return 2;
+	}
 	if (ret < 0) {
 		fprintf(stderr, "gtrace run: cannot start '%s': %s\n", r.cmd[0], strerror(-ret));
 		if (r.traced) {

@@ -11,5 +11,10 @@
 int cmd_run(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_rotate(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_mark(int argc, char **argv);
 
 #endif /* GT_COMMANDS_H */

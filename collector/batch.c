@@ -161,7 +161,7 @@ static void gt_batch_reset(struct gt_batch *b)
 static void gt_batch_discard(struct gt_batch *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		if (b->ent[i].kind == GT_OP_SCHEMA) {
+		if (b->ent[i].kind == GT_OP_SCHEMA || b->ent[i].kind == GT_OP_SWITCH) {
 			void *p;
 
 			memcpy(&p, b->buf + b->ent[i].off, sizeof(p));
@@ -262,6 +262,22 @@ static void gt_batch_run(struct gt_collector *c, struct gt_batch *b)
 				gt_sink_check(c, c->sink.clock(c->sink.ctx, &cs));
 			break;
 		}
+		case GT_OP_FLUSH:
+			if (ok && c->sink.flush)
+				gt_sink_check(c, c->sink.flush(c->sink.ctx));
+			break;
+		case GT_OP_SWITCH: {
+			struct gt_switch *sw;
+
+			/* c->sink belongs to the sink side: this thread (or inline) */
+			memcpy(&sw, p, sizeof(sw));
+			c->sink = sw->sink;
+			__atomic_store_n(&c->st.sink_err, 0, __ATOMIC_RELEASE);
+			if (sw->done)
+				sw->done(sw->arg);
+			free(sw);
+			break;
+		}
 		}
 	}
 	__atomic_fetch_add(&c->st.events, events, __ATOMIC_RELAXED);
@@ -303,6 +319,13 @@ void gt_collector_op_clock(struct gt_collector *c, const struct gt_clock_sample 
 	c->batch.ent[c->batch.n - 1].kind = GT_OP_CLOCK;
 }
 
+void gt_collector_seal(struct gt_collector *c)
+{
+	/* ts UINT64_MAX: the stable sort keeps it after every event of the batch */
+	if (gt_batch_add(&c->batch, UINT64_MAX, 0, 0, 0, 0))
+		c->batch.ent[c->batch.n - 1].kind = GT_OP_FLUSH;
+}
+
 static size_t gt_strsize(const char *s)
 {
 	return s ? strlen(s) + 1 : 0;
@@ -320,8 +343,8 @@ static char *gt_strput(char **pos, const char *s)
 	return r;
 }
 
-/* Queue a deep copy of @d in one allocation; the sink side frees it. */
-void gt_collector_op_schema(struct gt_collector *c, const struct gt_schema_desc *d)
+/* Queue a deep copy of @d in one allocation at @ts; the sink side frees it. */
+static void gt_op_schema_at(struct gt_collector *c, const struct gt_schema_desc *d, uint64_t ts)
 {
 	size_t size = sizeof(*d) + d->nfields * sizeof(struct gt_field_desc) +
 		      gt_strsize(d->provider) + gt_strsize(d->name) + gt_strsize(d->file) +
@@ -348,13 +371,24 @@ void gt_collector_op_schema(struct gt_collector *c, const struct gt_schema_desc 
 		f[i].name = gt_strput(&pos, d->fields[i].name);
 	}
 	copy->fields = f;
-	dst = gt_batch_add(&c->batch, 0, 0, 0, 0, sizeof(copy));
+	dst = gt_batch_add(&c->batch, ts, 0, 0, 0, sizeof(copy));
 	if (!dst) {
 		free(copy);
 		return;
 	}
 	memcpy(dst, &copy, sizeof(copy));
 	c->batch.ent[c->batch.n - 1].kind = GT_OP_SCHEMA;
+}
+
+void gt_collector_op_schema(struct gt_collector *c, const struct gt_schema_desc *d)
+{
+	gt_op_schema_at(c, d, 0);
+	/*
+	 * The batch holds a sink switch (which sorts last): events of this batch
+	 * go to the old sink, later ones to the new sink, so both need it.
+	 */
+	if (c->switch_queued)
+		gt_op_schema_at(c, d, UINT64_MAX);
 }
 
 /* ---- the writer thread ---- */
@@ -437,6 +471,7 @@ void gt_collector_handoff(struct gt_collector *c, bool wait)
 
 	if (!c->threaded) {
 		gt_batch_run(c, &c->batch);
+		c->switch_queued = false;
 		return;
 	}
 	if (c->batch.n == 0)
@@ -449,6 +484,7 @@ void gt_collector_handoff(struct gt_collector *c, bool wait)
 		tmp = c->wbatch;
 		c->wbatch = c->batch;
 		c->batch = tmp;
+		c->switch_queued = false; /* the switch left with that batch */
 		c->wbusy = true;
 		pthread_cond_broadcast(&c->cv);
 	}
@@ -466,4 +502,60 @@ int gt_collector_flush_batch(struct gt_collector *c)
 		pthread_mutex_unlock(&c->mu);
 	}
 	return gt_collector_sink_err(c);
+}
+
+int gt_collector_set_sink(struct gt_collector *c, const struct gt_sink *sink)
+{
+	int ret;
+
+	/*
+	 * The boundary: every record copied out of a ring before this point
+	 * reaches the old sink.  After the flush the writer thread is idle and
+	 * waits on c->mu, so this thread may use the sinks directly; the next
+	 * handoff (under c->mu) publishes the new sink to the writer thread.
+	 */
+	gt_collector_drain_rings(c);
+	gt_collector_flush_batch(c);
+	ret = gt_schema_tab_replay(&c->schemas, sink);
+	c->sink = *sink;
+	__atomic_store_n(&c->st.sink_err, 0, __ATOMIC_RELEASE);
+	return ret;
+}
+
+static int gt_queue_schema_last(void *ctx, const struct gt_schema_desc *d)
+{
+	gt_op_schema_at(ctx, d, UINT64_MAX);
+	return 0;
+}
+
+int gt_collector_switch_sink(struct gt_collector *c, const struct gt_sink *sink,
+			     void (*done)(void *arg), void *arg)
+{
+	struct gt_sink q = { .ctx = c, .add_schema = gt_queue_schema_last };
+	struct gt_switch *sw = malloc(sizeof(*sw));
+	void *dst;
+
+	if (!sw)
+		return -ENOMEM;
+	sw->sink = *sink;
+	sw->done = done;
+	sw->arg = arg;
+	/*
+	 * The switch entry carries ts UINT64_MAX, so the stable sort puts it
+	 * after every event of its batch and before the schema replay queued
+	 * right after it (same ts, insertion order): the sink side declares
+	 * the schemas to the new sink, then every later batch goes there.
+	 */
+	gt_collector_drain_rings(c);
+	dst = gt_batch_add(&c->batch, UINT64_MAX, 0, 0, 0, sizeof(sw));
+	if (!dst) {
+		free(sw);
+		return -ENOMEM;
+	}
+	memcpy(dst, &sw, sizeof(sw));
+	c->batch.ent[c->batch.n - 1].kind = GT_OP_SWITCH;
+	gt_schema_tab_replay(&c->schemas, &q);
+	c->switch_queued = true;
+	gt_collector_handoff(c, false);
+	return 0;
 }

@@ -84,6 +84,11 @@ static int gt_ws_clock(void *ctx, const struct gt_clock_sample *s)
 	return gt_writer_clock(ctx, s);
 }
 
+static int gt_ws_flush(void *ctx)
+{
+	return gt_writer_flush(ctx);
+}
+
 void gt_sink_writer(struct gt_sink *sink, struct gt_writer *w)
 {
 	sink->ctx = w;
@@ -92,6 +97,7 @@ void gt_sink_writer(struct gt_sink *sink, struct gt_writer *w)
 	sink->add_lost = gt_ws_lost;
 	sink->add_corrupt = gt_ws_corrupt;
 	sink->clock = gt_ws_clock;
+	sink->flush = gt_ws_flush;
 }
 
 /* ---- the collector's own events ---- */
@@ -166,6 +172,7 @@ static const struct gt_field_desc gt_f_line[] = {
 	{ GT_TYPE_STR, "line" },
 };
 static const struct gt_field_desc gt_f_warning[] = { { GT_TYPE_STR, "text" } };
+static const struct gt_field_desc gt_f_mark[] = { { GT_TYPE_STR, "text" } };
 
 static const struct {
 	const char *provider, *name;
@@ -177,6 +184,7 @@ static const struct {
 	[GT_IID_EXIT] = { "gtrace.process", "exit", 4, gt_f_exit },
 	[GT_IID_LINE] = { "gtrace.output", "line", 2, gt_f_line },
 	[GT_IID_WARNING] = { "gtrace.session", "warning", 1, gt_f_warning },
+	[GT_IID_MARK] = { "gtrace.session", "mark", 1, gt_f_mark },
 };
 
 uint32_t gt_collector_iid(struct gt_collector *c, enum gt_iid which)
@@ -212,6 +220,19 @@ void gt_collector_line(struct gt_collector *c, uint32_t pid, int stream, const c
 		return;
 	gt_evb_str(&e, name, strlen(name));
 	gt_evb_str(&e, line, len);
+	gt_collector_emit(c, sid, pid, pid, &e);
+}
+
+void gt_collector_mark(struct gt_collector *c, uint32_t pid, const char *text, size_t len)
+{
+	uint32_t sid = gt_collector_iid(c, GT_IID_MARK);
+	struct gt_evb e = { .buf = c->evbuf };
+
+	if (!sid)
+		return;
+	/* what producers committed before the mark was asked for sorts before it */
+	gt_collector_drain_rings(c);
+	gt_evb_str(&e, text, len);
 	gt_collector_emit(c, sid, pid, pid, &e);
 }
 
@@ -267,6 +288,7 @@ void gt_collector_free(struct gt_collector *c)
 {
 	if (!c)
 		return;
+	gt_collector_kernel_free(c);
 	gt_writer_thread_stop(c);
 	gt_session_close(c);
 	while (c->segs)
@@ -319,6 +341,8 @@ int gt_collector_poll(struct gt_collector *c, int timeout_ms)
 		else if (wait_ns < 0 || (uint64_t)wait_ns > due - now)
 			wait_ns = (int64_t)(due - now);
 	}
+	if (c->kt && (wait_ns < 0 || wait_ns > 1000000))
+		wait_ns = 1000000; /* kernel buffers are drained about once a millisecond */
 	ret = gt_session_poll(c, wait_ns);
 	now = gt_col_mono_ns();
 	if ((c->segs || c->batch.n) && (c->busy || now >= c->last_drain_ns + c->interval_ns)) {
@@ -337,6 +361,7 @@ int gt_collector_poll(struct gt_collector *c, int timeout_ms)
 			c->interval_ns *= 2;
 		gt_collector_handoff(c, false);
 	}
+	gt_collector_kernel_poll(c, now);
 	if (now - c->last_clock_ns >= 1000000000ull)
 		gt_collector_clock_tick(c);
 	if (now - c->last_reap_ns >= 1000000000ull) {
@@ -368,6 +393,7 @@ int gt_collector_finish(struct gt_collector *c)
 	for (struct gt_segment *s = c->segs; s; s = s->next)
 		gt_segment_drain(c, s, true);
 	gt_collector_reap_detached(c, true);
+	gt_collector_kernel_finish(c);
 	gt_collector_clock_tick(c);
 	gt_collector_flush_batch(c);
 	gt_writer_thread_stop(c);

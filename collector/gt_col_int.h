@@ -43,6 +43,15 @@ enum gt_op {
 	GT_OP_LOST = 2,    /* add_lost(pid, tid, *(uint64_t *)bytes) */
 	GT_OP_CORRUPT = 3, /* add_corrupt(pid, *(uint64_t *)bytes) */
 	GT_OP_CLOCK = 4,   /* clock(*(struct gt_clock_sample *)bytes) */
+	GT_OP_FLUSH = 5,   /* flush(); carries ts UINT64_MAX so it sorts last */
+	GT_OP_SWITCH = 6,  /* install (*(struct gt_switch **)bytes)->sink; ts UINT64_MAX */
+};
+
+/* A queued sink switch (gt_collector_switch_sink); the sink side frees it. */
+struct gt_switch {
+	struct gt_sink sink;
+	void (*done)(void *arg);
+	void *arg;
 };
 
 /*
@@ -119,6 +128,7 @@ enum gt_iid {
 	GT_IID_EXIT,
 	GT_IID_LINE,
 	GT_IID_WARNING,
+	GT_IID_MARK,
 	GT_IID_COUNT_,
 };
 
@@ -166,7 +176,9 @@ struct gt_collector {
 	uint64_t last_drain_ns, last_clock_ns, last_reap_ns;
 	uint64_t interval_ns; /* current drain period */
 	bool busy; /* the last drain found a ring at least 1/8 full: drain again at once */
+	bool switch_queued; /* c->batch holds a GT_OP_SWITCH (collector thread) */
 	bool finished;
+	struct gt_ktrace *kt; /* kernel events (ktrace.c), NULL when the profile has none */
 };
 
 /* log.c-like helper: one line on stderr, prefixed "gtrace: ". */
@@ -232,6 +244,7 @@ int gt_schema_tab_init(struct gt_schema_tab *t);
 void gt_schema_tab_release(struct gt_schema_tab *t);
 int gt_schema_intern(struct gt_collector *c, const struct gt_schema_desc *d, uint32_t *id);
 int gt_segment_parse_schemas(struct gt_collector *c, struct gt_segment *s);
+int gt_schema_tab_replay(const struct gt_schema_tab *t, const struct gt_sink *sink);
 
 /* segment.c */
 int gt_segment_validate(const void *map, size_t size, uint32_t pid, uint32_t clock,
@@ -263,6 +276,11 @@ void gt_output_free(struct gt_collector *c, struct gt_output *o, bool flush);
 int gt_output_fd(const struct gt_output *o);
 void gt_collector_line(struct gt_collector *c, uint32_t pid, int stream, const char *line,
 		       size_t len);
+
+/* ktrace.c */
+void gt_collector_kernel_poll(struct gt_collector *c, uint64_t now);
+void gt_collector_kernel_finish(struct gt_collector *c);
+void gt_collector_kernel_free(struct gt_collector *c);
 
 /* session.c */
 int gt_session_open(struct gt_collector *c, const char *dir);

@@ -24,6 +24,7 @@
 #include <gtrace/abi.h>
 
 #include "format/gt_writer.h"
+#include "kernel.h"
 
 /* ---- profiles (profile.c, docs/profiles.md) ---- */
 
@@ -46,11 +47,17 @@ struct gt_profile {
 	uint32_t schema_size;               /* schema region bytes, multiple of 4096 */
 	uint32_t nrules;
 	struct gt_profile_rule rules[GT_RULES_MAX];
+	/* kernel events (`kernel` lines, docs/kernel.md); nkspecs == 0: none */
+	bool ksystem_wide;   /* `kernel system-wide`: no pid filter */
+	uint32_t kbuffer_kb; /* `kernel buffer_kb=N`; 0 = the module's default */
+	uint32_t nkspecs;
+	struct gt_kernel_spec kspecs[GT_KERNEL_SPECS_MAX];
 };
 
 /**
  * gt_profile_builtin() - fill @p with the built-in profile @name.
- * @name: "default" (every provider, every level, all keywords).  Copies.
+ * @name: "default" (every provider, every level, all keywords) or "kernel"
+ * (default plus gt_kernel_builtin("kernel")).  Copies.
  * Return: 0, or -ENOENT when no built-in has that name.
  */
 int gt_profile_builtin(const char *name, struct gt_profile *p);
@@ -124,6 +131,7 @@ struct gt_sink {
 	int (*add_lost)(void *ctx, uint32_t pid, uint32_t tid, uint64_t n);
 	int (*add_corrupt)(void *ctx, uint32_t pid, uint64_t n);
 	int (*clock)(void *ctx, const struct gt_clock_sample *s);
+	int (*flush)(void *ctx); /* seal the open chunk; may be NULL */
 };
 
 /** gt_sink_writer() - a sink that forwards to @w (borrowed, must outlive the sink). */
@@ -206,6 +214,74 @@ void gt_collector_proc_exit(struct gt_collector *c, uint32_t pid, int status, in
  * The collector stays valid for gt_collector_stats() and _free().
  */
 int gt_collector_finish(struct gt_collector *c);
+
+/**
+ * gt_collector_mark() - record a gtrace.session/mark event with field text.
+ * @pid: the process that asked for it (tid is the same).  @text/@len: copies;
+ * cut to fit one event.  Every ring is drained first, so events committed
+ * before the call sort before the mark.  Call from the polling thread.
+ */
+void gt_collector_mark(struct gt_collector *c, uint32_t pid, const char *text, size_t len);
+
+/**
+ * gt_collector_seal() - ask the sink to seal its open chunk once everything
+ * queued so far has reached it (asynchronous: the writer thread does it).
+ * Long-lived sessions call it about once a second so that a collector that
+ * dies loses at most the last second.  Call from the polling thread.
+ */
+void gt_collector_seal(struct gt_collector *c);
+
+/**
+ * gt_collector_set_sink() - switch to @sink between two drain rounds
+ * (rotation).  Drains every ring and hands everything queued to the old
+ * sink, waits until the writer thread is idle, declares every schema known
+ * so far to the new sink (in id order), clears a previous sink error and
+ * installs @sink.  Events drained before the call reached the old sink,
+ * every later one goes to the new sink: none is lost or doubled.  After it
+ * returns the old sink is no longer used (its writer may be closed).
+ * @sink: copies the struct; ctx is borrowed.  Call from the polling thread.
+ * Return: 0, or the first error the new sink returned for a schema (the
+ * switch happens anyway).
+ */
+int gt_collector_set_sink(struct gt_collector *c, const struct gt_sink *sink);
+
+/**
+ * gt_collector_switch_sink() - like gt_collector_set_sink(), without waiting.
+ * Drains every ring and queues the switch behind everything queued so far;
+ * the sink side (the writer thread, or inline) installs @sink when it gets
+ * there, declares every schema to it, and then calls @done(@arg) on its own
+ * thread: from then on the old sink is no longer used (close it, but not
+ * from @done if that blocks; hand it to another thread).  The drain loop is
+ * never paused, so no ring overflows while the old file is being sealed.
+ * @sink: copies the struct; ctx is borrowed.  Call from the polling thread.
+ * Return: 0 or -ENOMEM (nothing queued).
+ */
+int gt_collector_switch_sink(struct gt_collector *c, const struct gt_sink *sink,
+			     void (*done)(void *arg), void *arg);
+
+/**
+ * gt_collector_kernel_open() - start the kernel events of the profile
+ * (docs/kernel.md): a private ftrace instance named after @session, following
+ * @root_pid and its descendants (unless the profile says system-wide), on
+ * the collector's clock.  Drained by gt_collector_poll(), stopped and
+ * removed by gt_collector_finish() (or gt_collector_free()).
+ * @session: copies.  @err/@errcap: on failure one line for the warning.
+ * Return: 1 started, 0 the profile selects no kernel events, or -errno
+ * (-EACCES/-EPERM/-ENODEV: no tracefs access) with @err set.
+ */
+int gt_collector_kernel_open(struct gt_collector *c, const char *session, uint32_t root_pid,
+			     char *err, size_t errcap);
+
+/** gt_collector_kernel_status() - the exit status of process @pid, for the process tree. */
+void gt_collector_kernel_status(struct gt_collector *c, uint32_t pid, int status, int signal);
+
+/**
+ * gt_collector_kernel_meta() - after gt_collector_finish(): write the meta
+ * keys `processes` (JSON array of {pid, ppid, comm, exec, exited, status,
+ * signal}) and `kernel_lost` ("cpu0=N,cpu1=M") to @w (borrowed).
+ * Return: 0 (also when there were no kernel events) or -errno.
+ */
+int gt_collector_kernel_meta(struct gt_collector *c, struct gt_writer *w);
 
 /** gt_collector_stats() - copy the counters into @st. */
 void gt_collector_stats(const struct gt_collector *c, struct gt_collector_stats *st);

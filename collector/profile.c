@@ -4,7 +4,8 @@
  *
  * A profile is either built in ("default": everything) or a small text file
  * (docs/profiles.md) of `provider PATTERN [level=L] [keywords=K]` and
- * `buffer [ring_size=S] [threads=N] [schema_size=S]` lines.  The provider
+ * `buffer [ring_size=S] [threads=N] [schema_size=S]` lines, plus `kernel`
+ * lines that select kernel events (docs/kernel.md) for the ftrace instance.  The provider
  * rules go to every producer in the WELCOME message and are applied to the
  * collector's own events; the last matching rule wins, as in the producer.
  * The file is user input: every error names FILE:LINE, what is wrong and
@@ -46,10 +47,18 @@ static void gt_profile_add_all(struct gt_profile *p)
 
 int gt_profile_builtin(const char *name, struct gt_profile *p)
 {
-	if (strcmp(name, "default"))
+	int n;
+
+	if (strcmp(name, "default") && strcmp(name, "kernel"))
 		return -ENOENT;
 	gt_profile_defaults(p, name);
 	gt_profile_add_all(p);
+	if (!strcmp(name, "kernel")) {
+		n = gt_kernel_builtin("kernel", p->kspecs, GT_KERNEL_SPECS_MAX);
+		if (n < 0)
+			return n;
+		p->nkspecs = (uint32_t)(n < (int)GT_KERNEL_SPECS_MAX ? n : (int)GT_KERNEL_SPECS_MAX);
+	}
 	return 0;
 }
 
@@ -302,6 +311,70 @@ static int gt_parse_buffer(struct gt_pctx *x, struct gt_profile *p, char **tok, 
 	return 0;
 }
 
+/*
+ * `kernel SYSTEM:EVENT [if FILTER]`, `kernel set=NAME`, `kernel system-wide`,
+ * `kernel buffer_kb=N`.  The words after `kernel` are joined by single spaces
+ * again, so a filter's own spacing is normalised (harmless for ftrace).
+ */
+static int gt_parse_kernel(struct gt_pctx *x, struct gt_profile *p, char **tok, unsigned int n)
+{
+	char text[GT_PROFILE_LINE_MAX + 1], kerr[512];
+	size_t len = 0;
+	uint64_t v;
+	int ret;
+
+	if (n < 2)
+		return gt_perr(
+			x,
+			"kernel needs an event selection or option (expected 'kernel SYSTEM:EVENT [if FILTER]', 'kernel set=kernel', 'kernel system-wide' or 'kernel buffer_kb=N')");
+	if (n == 2 && !strcmp(tok[1], "system-wide")) {
+		p->ksystem_wide = true;
+		return 0;
+	}
+	if (n == 2 && !strncmp(tok[1], "buffer_kb=", 10)) {
+		if (gt_parse_u64(tok[1] + 10, &v) < 0 || v < 4 || v > (1u << 20))
+			return gt_perr(
+				x,
+				"bad buffer_kb '%s' (expected KiB per CPU from 4 to 1048576, e.g. 4096)",
+				tok[1] + 10);
+		p->kbuffer_kb = (uint32_t)v;
+		return 0;
+	}
+	if (n == 2 && !strncmp(tok[1], "set=", 4)) {
+		uint32_t room = GT_KERNEL_SPECS_MAX - p->nkspecs;
+
+		ret = gt_kernel_builtin(tok[1] + 4, p->kspecs + p->nkspecs, room);
+		if (ret < 0)
+			return gt_perr(x, "unknown kernel set '%s' (expected set=kernel)",
+				       tok[1] + 4);
+		if ((uint32_t)ret > room)
+			return gt_perr(x, "too many kernel selections (expected at most %u)",
+				       GT_KERNEL_SPECS_MAX);
+		p->nkspecs += (uint32_t)ret;
+		return 0;
+	}
+	if (p->nkspecs >= GT_KERNEL_SPECS_MAX)
+		return gt_perr(x, "too many kernel selections (expected at most %u)",
+			       GT_KERNEL_SPECS_MAX);
+	for (unsigned int i = 1; i < n; i++) {
+		size_t l = strlen(tok[i]);
+
+		if (len + l + 2 > sizeof(text))
+			return gt_perr(x, "kernel line too long (expected a shorter selection)");
+		if (i > 1)
+			text[len++] = ' ';
+		memcpy(text + len, tok[i], l);
+		len += l;
+	}
+	text[len] = '\0';
+	kerr[0] = '\0';
+	ret = gt_kernel_spec_parse(text, &p->kspecs[p->nkspecs], kerr, sizeof(kerr));
+	if (ret < 0)
+		return gt_perr(x, "%s", kerr[0] ? kerr : "bad kernel selection (expected SYSTEM:EVENT [if FILTER])");
+	p->nkspecs++;
+	return 0;
+}
+
 int gt_profile_parse(const char *text, size_t len, const char *fname, struct gt_profile *p,
 		     char *err, size_t errcap)
 {
@@ -344,10 +417,13 @@ int gt_profile_parse(const char *text, size_t len, const char *fname, struct gt_
 			ret = gt_parse_provider(&x, p, tok, ntok);
 		else if (!strcmp(tok[0], "buffer"))
 			ret = gt_parse_buffer(&x, p, tok, ntok);
+		else if (!strcmp(tok[0], "kernel"))
+			ret = gt_parse_kernel(&x, p, tok, ntok);
 		else
-			ret = gt_perr(&x,
-				      "unknown directive '%s' (expected 'provider' or 'buffer')",
-				      tok[0]);
+			ret = gt_perr(
+				&x,
+				"unknown directive '%s' (expected 'provider', 'buffer' or 'kernel')",
+				tok[0]);
 		if (ret < 0)
 			return ret;
 	}

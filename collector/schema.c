@@ -299,3 +299,99 @@ int gt_segment_parse_schemas(struct gt_collector *c, struct gt_segment *s)
 	}
 	return added;
 }
+
+/* Next NUL-terminated string of our own canonical bytes, or NULL past the end. */
+static const char *gt_canon_next(const unsigned char *b, size_t len, size_t *pos)
+{
+	const unsigned char *nul;
+	const char *s;
+
+	if (*pos >= len)
+		return NULL;
+	nul = memchr(b + *pos, '\0', len - *pos);
+	if (!nul)
+		return NULL;
+	s = (const char *)b + *pos;
+	*pos = (size_t)(nul - b) + 1;
+	return s;
+}
+
+/* Rebuild a schema description from its canonical bytes (gt_schema_canon). */
+static int gt_canon_decode(const struct gt_schema_ent *e, struct gt_schema_desc *d,
+			   struct gt_field_desc *fields)
+{
+	const unsigned char *b = e->bytes;
+	size_t pos = 15;
+
+	if (e->len < 15)
+		return -GT_ECORRUPT;
+	memset(d, 0, sizeof(*d));
+	d->id = e->id;
+	d->kind = b[0];
+	d->level = b[1];
+	memcpy(&d->keywords, b + 2, 8);
+	memcpy(&d->line, b + 10, 4);
+	d->nfields = b[14];
+	if (d->nfields > GT_FIELDS_MAX || e->len - pos < d->nfields)
+		return -GT_ECORRUPT;
+	for (uint32_t i = 0; i < d->nfields; i++)
+		fields[i].type = b[pos++];
+	d->fields = fields;
+	d->provider = gt_canon_next(b, e->len, &pos);
+	d->name = gt_canon_next(b, e->len, &pos);
+	d->file = gt_canon_next(b, e->len, &pos);
+	d->format = gt_canon_next(b, e->len, &pos);
+	if (!d->provider || !d->name || !d->file || !d->format)
+		return -GT_ECORRUPT;
+	for (uint32_t i = 0; i < d->nfields; i++) {
+		fields[i].name = gt_canon_next(b, e->len, &pos);
+		if (!fields[i].name)
+			return -GT_ECORRUPT;
+	}
+	if (!d->file[0])
+		d->file = NULL;
+	if (!d->format[0])
+		d->format = NULL;
+	return 0;
+}
+
+static int gt_ent_by_id(const void *a, const void *b)
+{
+	uint32_t x = (*(const struct gt_schema_ent *const *)a)->id;
+	uint32_t y = (*(const struct gt_schema_ent *const *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Declare every schema of @t to @sink in id order (a rotated file must be
+ * self-describing).  Return 0 or the first error the sink returned.
+ */
+int gt_schema_tab_replay(const struct gt_schema_tab *t, const struct gt_sink *sink)
+{
+	struct gt_field_desc fields[GT_FIELDS_MAX];
+	const struct gt_schema_ent **v;
+	struct gt_schema_desc d;
+	uint32_t n = 0;
+	int ret = 0;
+
+	if (!t->count || !sink->add_schema)
+		return 0;
+	v = malloc(t->count * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->cap && n < t->count; i++)
+		if (t->ent[i].bytes)
+			v[n++] = &t->ent[i];
+	qsort(v, n, sizeof(*v), gt_ent_by_id);
+	for (uint32_t i = 0; i < n; i++) {
+		int r = gt_canon_decode(v[i], &d, fields);
+
+		if (r == 0)
+			r = sink->add_schema(sink->ctx, &d);
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	free(v);
+	return ret;
+}

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gtrace/gtrace.h>
@@ -102,6 +103,67 @@ static int mode_threads(int nthreads, int count)
 	return 0;
 }
 
+/*
+ * numbered: NTHREADS threads each emit Test.E2E/Num {thread, seq} with seq
+ * 0, 1, 2... at about RATE events per second per thread, until STOPFILE
+ * exists or SECONDS passed; then print "thread T emitted N" per thread.
+ */
+struct gt_e2e_num {
+	int index;
+	int rate;
+	double seconds;
+	const char *stopfile;
+	long long emitted;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *num_main(void *arg)
+{
+	struct gt_e2e_num *t = arg;
+	double start = now_s();
+	long long seq = 0;
+
+	for (;;) {
+		double el = now_s() - start;
+		long long due = (long long)(el * t->rate) + 1;
+
+		if (el >= t->seconds || (t->stopfile && access(t->stopfile, F_OK) == 0))
+			break;
+		for (; seq < due; seq++)
+			GT_EVENT(gt_e2e_prov, GT_LEVEL_INFO, 0, "Num", GT_I32("thread", t->index),
+				 GT_I64("seq", seq));
+		usleep(1000);
+	}
+	t->emitted = seq;
+	return NULL;
+}
+
+static int mode_numbered(int nthreads, int rate, double seconds, const char *stopfile)
+{
+	pthread_t th[64];
+	struct gt_e2e_num arg[64];
+
+	if (nthreads > 64)
+		nthreads = 64;
+	for (int i = 0; i < nthreads; i++) {
+		arg[i] = (struct gt_e2e_num){ i, rate, seconds, stopfile, 0 };
+		if (pthread_create(&th[i], NULL, num_main, &arg[i]))
+			return 1;
+	}
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(th[i], NULL);
+		printf("thread %d emitted %lld\n", i, arg[i].emitted);
+	}
+	return 0;
+}
+
 static int mode_fork(const char *self)
 {
 	pid_t pid;
@@ -153,6 +215,24 @@ static int mode_exit(int code)
 	return code;
 }
 
+/* Kernel events (tests/cli/kernel): an event just before each getppid(). */
+static int mode_syscalls(int n)
+{
+	for (int i = 0; i < n; i++) {
+		GT_EVENT(gt_e2e_prov, GT_LEVEL_INFO, 0, "BeforeSyscall", GT_I64("i", i));
+		getppid();
+	}
+	return 0;
+}
+
+/* Kernel events: @n bare getppid() calls, no user events. */
+static int mode_getppid(int n)
+{
+	for (int i = 0; i < n; i++)
+		getppid();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -175,7 +255,15 @@ int main(int argc, char **argv)
 		return mode_killself(atoi(argv[2]));
 	if (!strcmp(mode, "exit") && argc > 2)
 		return mode_exit(atoi(argv[2]));
+	if (!strcmp(mode, "syscalls") && argc > 2)
+		return mode_syscalls(atoi(argv[2]));
+	if (!strcmp(mode, "getppid") && argc > 2)
+		return mode_getppid(atoi(argv[2]));
+	if (!strcmp(mode, "numbered") && argc > 4)
+		return mode_numbered(atoi(argv[2]), atoi(argv[3]), atof(argv[4]),
+				     argc > 5 ? argv[5] : NULL);
 	fprintf(stderr,
-		"usage: gt_e2e types|spans|log|threads N COUNT|fork|output|killself N|exit CODE\n");
+		"usage: gt_e2e types|spans|log|threads N COUNT|fork|output|killself N|exit CODE|\n"
+		"              numbered THREADS RATE SECONDS [STOPFILE]|syscalls N|getppid N\n");
 	return 2;
 }

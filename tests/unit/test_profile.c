@@ -92,7 +92,16 @@ static void test_bad(void)
 {
 	static const struct bad_case cases[] = {
 		{ "frobnicate x\n",
-		  "p.prof:1: unknown directive 'frobnicate' (expected 'provider' or 'buffer')" },
+		  "p.prof:1: unknown directive 'frobnicate' (expected 'provider', 'buffer' or 'kernel')" },
+		{ "kernel\n", "p.prof:1: kernel needs an event selection or option (expected" },
+		{ "# k\nkernel sched\n", "p.prof:2: kernel event 'sched': expected SYSTEM:EVENT" },
+		{ "kernel sched:sched_switch when prev_pid > 0\n",
+		  "p.prof:1: kernel event 'sched:sched_switch when prev_pid > 0': expected 'if FILTER'" },
+		{ "kernel buffer_kb=0\n",
+		  "p.prof:1: bad buffer_kb '0' (expected KiB per CPU from 4 to 1048576" },
+		{ "kernel buffer_kb=lots\n", "bad buffer_kb 'lots'" },
+		{ "kernel set=everything\n",
+		  "p.prof:1: unknown kernel set 'everything' (expected set=kernel)" },
 		{ "# ok\nprovider\n", "p.prof:2: provider needs a name pattern (expected" },
 		{ "provider level=3\n", "p.prof:1: provider needs a name pattern" },
 		{ "provider A level=9\n", "p.prof:1: bad level '9' (expected 1-5" },
@@ -186,6 +195,57 @@ static void test_glob(void)
 	CHECK(!gt_glob_match("", "a"));
 }
 
+static void test_kernel(void)
+{
+	static const char text[] = "provider A\n"
+				   "kernel sched:sched_process_*\n"
+				   "kernel syscalls:sys_enter_openat if dfd == -100   # comment\n"
+				   "kernel  block:*\n"
+				   "kernel system-wide\n"
+				   "kernel buffer_kb=256\n";
+	struct gt_profile p;
+	char err[512], *big;
+	size_t n = 0;
+
+	CHECK(parse(text, &p, err, sizeof(err)) == 0);
+	CHECK(err[0] == '\0');
+	CHECK(p.nrules == 1 && p.nkspecs == 3);
+	CHECK(!strcmp(p.kspecs[0].system, "sched") && !strcmp(p.kspecs[0].event, "sched_process_*"));
+	CHECK(p.kspecs[0].filter[0] == '\0');
+	CHECK(!strcmp(p.kspecs[1].system, "syscalls") &&
+	      !strcmp(p.kspecs[1].event, "sys_enter_openat"));
+	CHECK(!strcmp(p.kspecs[1].filter, "dfd == -100"));
+	CHECK(!strcmp(p.kspecs[2].system, "block") && !strcmp(p.kspecs[2].event, "*"));
+	CHECK(p.ksystem_wide && p.kbuffer_kb == 256);
+
+	/* no kernel line: no kernel events */
+	CHECK(parse("provider A\n", &p, err, sizeof(err)) == 0);
+	CHECK(p.nkspecs == 0 && !p.ksystem_wide && p.kbuffer_kb == 0);
+
+	/* set=kernel expands the built-in set, and adds to other selections */
+	CHECK(parse("kernel block:*\nkernel set=kernel\n", &p, err, sizeof(err)) == 0);
+	CHECK(p.nkspecs > 3 && !strcmp(p.kspecs[0].system, "block"));
+	CHECK((int)p.nkspecs - 1 == gt_kernel_builtin("kernel", NULL, 0));
+
+	/* built-in profile "kernel" = default providers + the kernel set */
+	CHECK(gt_profile_builtin("kernel", &p) == 0);
+	CHECK(p.nrules == 1 && !strcmp(p.rules[0].pattern, "*") && p.rules[0].level == 5);
+	CHECK(p.nkspecs >= 6 && !p.ksystem_wide);
+	CHECK(gt_profile_load("kernel", &p, err, sizeof(err)) == 0 && !strcmp(p.name, "kernel"));
+	CHECK(gt_profile_builtin("default", &p) == 0 && p.nkspecs == 0);
+
+	/* too many selections: named at the line that overflows */
+	big = malloc(GT_KERNEL_SPECS_MAX * 32 + 64);
+	CHECK(big != NULL);
+	if (!big)
+		return;
+	for (unsigned int i = 0; i <= GT_KERNEL_SPECS_MAX; i++)
+		n += (size_t)sprintf(big + n, "kernel sched:e%u\n", i);
+	CHECK(gt_profile_parse(big, n, "p.prof", &p, err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "p.prof:65: too many kernel selections (expected at most 64)") == err);
+	free(big);
+}
+
 static void test_builtin_and_load(void)
 {
 	struct gt_profile p;
@@ -224,6 +284,7 @@ int main(void)
 	test_good();
 	test_bad();
 	test_glob();
+	test_kernel();
 	test_builtin_and_load();
 	if (failures) {
 		fprintf(stderr, "test_profile: %d failure(s)\n", failures);

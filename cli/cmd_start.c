@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_start.c - `gtrace start`: begin a long-lived session.
+ *
+ *   gtrace start --op NAME [--dir DIR] [--profile P] [--mode file] [--name SESSION]
+ *
+ * Starts the session's background collector (collector/daemon.c), which
+ * writes DIR/<NAME>_<YYYYMMDD>_<HHMMSS>.gtrace until `gtrace rotate` or
+ * `gtrace stop`, and returns once it is ready.  On stdout it prints the
+ * environment a shell exports so that every command it runs joins the
+ * session:  eval "$(gtrace start --op setup)".  The session is named
+ * SESSION (default: the sanitised op name); docs/sessions.md has the rest.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <gtrace/error.h>
+
+#include "collector/gt_collector.h"
+#include "collector/gt_daemon.h"
+#include "commands.h"
+
+static int gt_start_usage(FILE *f)
+{
+	fprintf(f, "usage: gtrace start --op NAME [--dir DIR] [--profile P] [--mode file]"
+		   " [--name SESSION]\n"
+		   "  prints 'export GTRACE_SESSION=...;' for:"
+		   " eval \"$(gtrace start --op NAME)\"\n");
+	return 2;
+}
+
+static int gt_start_mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(dir);
+	struct stat st;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, dir, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = dir[i];
+	}
+	if (stat(dir, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* Print @s single-quoted for a POSIX shell. */
+static void gt_start_quote(const char *s)
+{
+	putchar('\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*s);
+	}
+	putchar('\'');
+}
+
+int cmd_start(int argc, char **argv)
+{
+	const char *op = NULL, *dir = "TestLogs", *profile = NULL, *mode = "file", *name = NULL;
+	char sess[GT_OP_NAME_MAX + 1], absdir[PATH_MAX], sock[PATH_MAX], err[1024];
+	struct gt_profile p;
+	int pid, ret;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		const char *opts[] = { "--op", "--dir", "--profile", "--mode", "--name" };
+		const char **dst[] = { &op, &dir, &profile, &mode, &name };
+		size_t k, n = sizeof(opts) / sizeof(opts[0]);
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			gt_start_usage(stdout);
+			return 0;
+		}
+		for (k = 0; k < n; k++) {
+			size_t l = strlen(opts[k]);
+
+			if (!strncmp(a, opts[k], l) && a[l] == '=') {
+				v = a + l + 1;
+				break;
+			}
+			if (!strcmp(a, opts[k])) {
+				if (i + 1 >= argc) {
+					fprintf(stderr, "gtrace start: %s needs a value\n", a);
+					return gt_start_usage(stderr);
+				}
+				v = argv[++i];
+				break;
+			}
+		}
+		if (k == n) {
+			fprintf(stderr, "gtrace start: unknown option '%s'\n", a);
+			return gt_start_usage(stderr);
+		}
+		*dst[k] = v;
+	}
+	if (!op || !op[0]) {
+		fprintf(stderr, "gtrace start: --op NAME is required\n");
+		return gt_start_usage(stderr);
+	}
+	if (strcmp(mode, "file")) {
+		fprintf(stderr,
+			"gtrace start: --mode '%s' is not supported by long-lived sessions yet; "
+			"use --mode file\n",
+			mode);
+		return 2;
+	}
+	if (name) {
+		if (!gt_sess_name_ok(name)) {
+			fprintf(stderr,
+				"gtrace start: invalid --name '%s' (1-%u of [A-Za-z0-9._-], "
+				"not starting with '.')\n",
+				name, GT_SESS_NAME_MAX);
+			return 2;
+		}
+		snprintf(sess, sizeof(sess), "%s", name);
+	} else {
+		gt_op_sanitize(op, sess, sizeof(sess));
+		sess[GT_SESS_NAME_MAX] = '\0';
+	}
+	ret = gt_profile_load(profile ? profile : "default", &p, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "gtrace start: %s\n", err);
+		return 2;
+	}
+	ret = gt_start_mkdir_p(dir);
+	if (ret < 0 || !realpath(dir, absdir)) {
+		fprintf(stderr, "gtrace start: cannot create '%s': %s (use --dir)\n", dir,
+			gt_strerror(ret < 0 ? ret : -errno));
+		return 2;
+	}
+	struct gt_daemon_opts o = { .name = sess, .op = op, .dir = absdir, .profile_arg = profile };
+
+	pid = gt_daemon_start(&o, sock, sizeof(sock), err, sizeof(err));
+	if (pid < 0) {
+		fprintf(stderr, "gtrace start: %s\n", err);
+		return 2;
+	}
+	fputs("export GTRACE_SESSION=", stdout);
+	gt_start_quote(sock);
+	fputs(";\nexport GTRACE_SESSION_NAME=", stdout);
+	gt_start_quote(sess);
+	fputs(";\n", stdout);
+	fprintf(stderr, "gtrace: session '%s' started (collector pid %d), writing into %s\n", sess,
+		pid, absdir);
+	return fflush(stdout) == 0 ? 0 : 2;
+}
