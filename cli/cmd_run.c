@@ -221,28 +221,6 @@ static char *gt_run_join(char **argv, bool quote)
 	return s;
 }
 
-static int gt_run_mkdir_p(const char *dir)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(dir);
-	struct stat st;
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, dir, len + 1);
-	for (size_t i = 1; i <= len; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		buf[i] = '\0';
-		if (mkdir(buf, 0777) < 0 && errno != EEXIST)
-			return -errno;
-		buf[i] = dir[i];
-	}
-	if (stat(dir, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
 /*
  * Report a tracing failure: a warning, or with --strict an error.  @hint says
  * what to do.  Return 0 to go on untraced, -1 to stop.
@@ -304,7 +282,7 @@ static int gt_run_setup(struct gt_run *r, const char *name)
 			      sizeof(err));
 	if (ret < 0)
 		return gt_run_trace_fail(r, "fix the profile or use --profile default", "%s", err);
-	ret = gt_run_mkdir_p(r->dir);
+	ret = gt_op_mkdir_p(r->dir);
 	if (ret < 0)
 		return gt_run_trace_fail(r, "use --dir", "cannot create '%s': %s", r->dir,
 					 gt_strerror(ret));

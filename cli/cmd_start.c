@@ -34,28 +34,6 @@ static int gt_start_usage(FILE *f)
 	return 2;
 }
 
-static int gt_start_mkdir_p(const char *dir)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(dir);
-	struct stat st;
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, dir, len + 1);
-	for (size_t i = 1; i <= len; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		buf[i] = '\0';
-		if (mkdir(buf, 0777) < 0 && errno != EEXIST)
-			return -errno;
-		buf[i] = dir[i];
-	}
-	if (stat(dir, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
 /* Print @s single-quoted for a POSIX shell. */
 static void gt_start_quote(const char *s)
 {
@@ -137,7 +115,7 @@ int cmd_start(int argc, char **argv)
 		fprintf(stderr, "gtrace start: %s\n", err);
 		return 2;
 	}
-	ret = gt_start_mkdir_p(dir);
+	ret = gt_op_mkdir_p(dir);
 	if (ret < 0 || !realpath(dir, absdir)) {
 		fprintf(stderr, "gtrace start: cannot create '%s': %s (use --dir)\n", dir,
 			gt_strerror(ret < 0 ? ret : -errno));

@@ -106,6 +106,13 @@ void gt_clock_sample(uint32_t clock, struct gt_clock_sample *s);
 #define GT_OP_NAME_MAX 100u
 
 /**
+ * gt_op_mkdir_p() - create DIR and its missing parents (mode 0777 & ~umask).
+ * Return: 0 when @dir is (now) a directory; -ENOTDIR, -ENAMETOOLONG or the
+ * -errno of the mkdir/stat that failed.
+ */
+int gt_op_mkdir_p(const char *dir);
+
+/**
  * gt_op_sanitize() - make an operation name safe for a file name.
  * Every byte outside [A-Za-z0-9._-] becomes '_', leading dots are dropped,
  * the result is cut at GT_OP_NAME_MAX bytes, and an empty result is "op".
