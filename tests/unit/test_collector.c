@@ -23,15 +23,7 @@
 
 #include "collector/gt_col_int.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                              \
-		}                                                                                \
-	} while (0)
+#include "gt_check.h"
 
 /* ---- fake sink ---- */
 
@@ -1020,10 +1012,5 @@ int main(void)
 		test_internal_filtered();
 		test_session();
 	}
-	if (failures) {
-		fprintf(stderr, "test_collector: %d failure(s)\n", failures);
-		return 1;
-	}
-	printf("test_collector: ok\n");
-	return 0;
+	return gt_check_result("test_collector");
 }

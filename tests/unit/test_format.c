@@ -25,14 +25,7 @@
 #include "format/gt_fmt.h"
 #include "format/gt_writer.h"
 
-static int failures;
-
-#define CHECK(c)                                                                              \
-	do {                                                                                  \
-		if (!(c) && failures++ < 30)                                                  \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-                                                                                              \
-	} while (0)
+#include "gt_check.h"
 
 static char tmpdir[256];
 
@@ -1035,10 +1028,5 @@ int main(void)
 		if (system(cmd) != 0)
 			fprintf(stderr, "warning: could not remove %s\n", tmpdir);
 	}
-	if (failures) {
-		fprintf(stderr, "test_format: %d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("test_format: ok\n");
-	return 0;
+	return gt_check_result("test_format");
 }

@@ -31,15 +31,7 @@
 #include "collector/kernel.h"
 #include "format/gt_writer.h"
 
-static int failures;
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);      \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
+#include "gt_check.h"
 
 /* ---- an in-memory sink ---- */
 
@@ -859,10 +851,5 @@ int main(void)
 	test_loss_accounting();
 	test_loss_concurrent();
 	test_cleanup_stale();
-	if (failures) {
-		fprintf(stderr, "test_kernel: %d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("test_kernel: ok\n");
-	return 0;
+	return gt_check_result("test_kernel");
 }

@@ -7,15 +7,7 @@
  */
 #include "collector/kernel.c"
 
-static int failures;
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);      \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
+#include "gt_check.h"
 
 static const char hdr_page[] = "\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
 			       "\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n"
@@ -253,10 +245,5 @@ int main(void)
 	free(k->payload);
 	free(k->page);
 	free(k);
-	if (failures) {
-		fprintf(stderr, "test_kernel_parse: %d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("test_kernel_parse: ok\n");
-	return 0;
+	return gt_check_result("test_kernel_parse");
 }

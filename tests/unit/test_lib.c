@@ -40,15 +40,7 @@ static const unsigned char test_bytes[] = { 0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff }
 #define NTHREADS 4
 #define NPER 1000
 
-static int failures;
-
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                    \
-		}                                                                      \
-	} while (0)
+#include "gt_check.h"
 
 /* ------------------------------------------------------------------ */
 /* traced side: the scenarios, run as "test_lib child MODE"            */
@@ -1306,10 +1298,5 @@ int main(int argc, char **argv)
 #ifdef GT_TEST_CPP_EXE
 	test_cpp();
 #endif
-	if (failures) {
-		fprintf(stderr, "test_lib: %d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("test_lib: all checks passed\n");
-	return 0;
+	return gt_check_result("test_lib");
 }

@@ -12,15 +12,7 @@
 
 #include "collector/gt_collector.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                              \
-		}                                                                                \
-	} while (0)
+#include "gt_check.h"
 
 static int parse(const char *text, struct gt_profile *p, char *err, size_t cap)
 {
@@ -286,10 +278,5 @@ int main(void)
 	test_glob();
 	test_kernel();
 	test_builtin_and_load();
-	if (failures) {
-		fprintf(stderr, "test_profile: %d failure(s)\n", failures);
-		return 1;
-	}
-	printf("test_profile: ok\n");
-	return 0;
+	return gt_check_result("test_profile");
 }

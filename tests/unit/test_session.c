@@ -26,15 +26,7 @@
 #include "collector/gt_col_int.h"
 #include "collector/gt_daemon.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                              \
-		}                                                                                \
-	} while (0)
+#include "gt_check.h"
 
 /* ---- a recording sink (called on the collector's writer thread) ---- */
 
@@ -494,10 +486,5 @@ int main(void)
 	test_sessdir();
 	test_rotation();
 	test_switch_new_schema();
-	if (failures) {
-		fprintf(stderr, "test_session: %d failure(s)\n", failures);
-		return 1;
-	}
-	printf("test_session: ok\n");
-	return 0;
+	return gt_check_result("test_session");
 }
