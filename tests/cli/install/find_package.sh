@@ -6,22 +6,12 @@
 # program against gtrace::gtrace (shared) and one against
 # gtrace::gtrace_static, run both under `gtrace run` and check that each
 # file holds the program's events.
-set -u
-: "${GTRACE:?}" "${GT_BUILD:?}" "${GT_TMP:?}"
+. "$GT_SRC/tests/cli/lib.sh"
+. "$GT_SRC/tests/cli/install/install_lib.bash"
+: "${GT_BUILD:?}"
 
-fail() {
-	echo "install/find_package: $*" >&2
-	exit 1
-}
-
-command -v python3 >/dev/null || { echo "python3 not installed: skip"; exit 77; }
-
-rm -rf "$GT_TMP" && mkdir -p "$GT_TMP/app" && cd "$GT_TMP" || exit 1
-PREFIX=$GT_TMP/prefix
-cmake --install "$GT_BUILD" --prefix "$PREFIX" >install.log 2>&1 || {
-	cat install.log
-	fail "cmake --install failed"
-}
+mkdir app
+install_prefix
 
 cat >app/CMakeLists.txt <<'CM'
 cmake_minimum_required(VERSION 3.20)
@@ -76,52 +66,28 @@ fi
 kinds="shared"
 if [ -x app/build/app_static ]; then
 	kinds="shared static"
-	if ldd app/build/app_static | grep -q libgtrace; then
+	if grep -q libgtrace <<<"$(ldd app/build/app_static)"; then
 		fail "app_static is linked against libgtrace.so"
 	fi
 else
 	echo "note: gtrace::gtrace_static not installed, static link not tested"
 fi
-ldd app/build/app_shared | grep -q "$PREFIX/.*libgtrace.so" || {
+grep -q "$PREFIX/.*libgtrace.so" <<<"$(ldd app/build/app_shared)" || {
 	ldd app/build/app_shared
 	fail "app_shared does not use the installed libgtrace.so"
 }
 
 for kind in $kinds; do
-	"$GTRACE" run --op "fp_$kind" --dir logs -- "app/build/app_$kind" >"run_$kind.out" 2>&1
-	rc=$?
-	[ "$rc" -eq 0 ] || { cat "run_$kind.out"; fail "gtrace run of app_$kind exited $rc"; }
-	grep -q "$kind app ran" "run_$kind.out" || fail "app_$kind output missing"
-	f=$(ls logs/fp_"$kind"_*.gtrace 2>/dev/null | head -n 1)
-	[ -n "$f" ] || fail "no logs/fp_${kind}_*.gtrace written"
-	"$GTRACE" dump "$f" --format json >"dump_$kind.json" 2>"dump_$kind.err" ||
-		{ cat "dump_$kind.err"; fail "gtrace dump failed on $f"; }
-	python3 - "dump_$kind.json" "$kind" <<'PY' || fail "app_$kind events missing (see $GT_TMP/dump_$kind.json)"
+	run_app "fp_$kind" "app/build/app_$kind" "$kind app ran"
+	python3 - "dump_fp_$kind.json" "$kind" <<'PY' || fail "app_$kind events missing (see $GT_TMP/dump_fp_$kind.json)"
 import json, sys
 
-text = open(sys.argv[1]).read()
 kind = sys.argv[2]
-try:
-    data = json.loads(text)
-except ValueError:
-    data = [json.loads(l) for l in text.splitlines() if l.strip()]
-if isinstance(data, dict):
-    data = data.get("events", [])
-
-def fields(ev):
-    f = ev.get("fields", ev.get("args", {}))
-    if isinstance(f, list):
-        f = {x.get("name"): x.get("value") for x in f if isinstance(x, dict)}
-    return f
-
-mine = [e for e in data if isinstance(e, dict) and e.get("provider") == "Install.FindPackage"]
-names = [e.get("event") or e.get("name") for e in mine]
-steps = sorted(int(fields(e)["i"]) for e in mine if (e.get("event") or e.get("name")) == "Step"
-               and fields(e).get("kind") == kind)
-if steps != list(range(5)) or names.count("Main") != 2:
-    print("events:", mine, file=sys.stderr)
-    sys.exit(1)
-print("ok: %s: 5 Step events and a Main span" % kind)
+mine = [e for e in map(json.loads, open(sys.argv[1])) if e["provider"] == "Install.FindPackage"]
+steps = sorted(e["fields"]["i"] for e in mine if e["event"] == "Step" and e["fields"]["kind"] == kind)
+spans = [e["kind"] for e in mine if e["event"] == "Main"]
+if steps != list(range(5)) or len(spans) != 2:
+    sys.exit(f"events: {mine}")
+print(f"ok: {kind}: 5 Step events and a Main span")
 PY
 done
-echo "install/find_package: ok"

@@ -5,24 +5,14 @@
 # compile a small instrumented program with nothing but
 # `pkg-config --cflags --libs gtrace`, run it under `gtrace run` and check
 # with `gtrace dump --format json` that its events are in the file.
-set -u
-: "${GTRACE:?}" "${GT_BUILD:?}" "${GT_TMP:?}"
-
-fail() {
-	echo "install/pkgconfig: $*" >&2
-	exit 1
-}
+. "$GT_SRC/tests/cli/lib.sh"
+. "$GT_SRC/tests/cli/install/install_lib.bash"
+: "${GT_BUILD:?}"
 
 command -v pkg-config >/dev/null || { echo "pkg-config not installed: skip"; exit 77; }
 command -v cc >/dev/null || { echo "no C compiler: skip"; exit 77; }
-command -v python3 >/dev/null || { echo "python3 not installed: skip"; exit 77; }
 
-rm -rf "$GT_TMP" && mkdir -p "$GT_TMP" && cd "$GT_TMP" || exit 1
-PREFIX=$GT_TMP/prefix
-cmake --install "$GT_BUILD" --prefix "$PREFIX" >install.log 2>&1 || {
-	cat install.log
-	fail "cmake --install failed"
-}
+install_prefix
 
 pc=$(find "$PREFIX" -name gtrace.pc -path '*/pkgconfig/*' | head -n 1)
 [ -n "$pc" ] || fail "no gtrace.pc installed under $PREFIX"
@@ -58,43 +48,21 @@ cc -std=gnu11 -Wall -Wextra -Werror -o app app.c $(pkg-config --cflags --libs gt
 	cat cc.log
 	fail "cannot build with pkg-config --cflags --libs gtrace"
 }
-ldd ./app | grep -q "$libdir/libgtrace.so" || {
+grep -q "$libdir/libgtrace.so" <<<"$(ldd ./app)" || {
 	ldd ./app
 	fail "app is not linked against the installed libgtrace.so"
 }
 
-"$GTRACE" run --op pc_app --dir logs -- ./app >run.out 2>run.err
-rc=$?
-[ "$rc" -eq 0 ] || { cat run.err; fail "gtrace run exited $rc"; }
-grep -q "app ran" run.out || fail "app output missing"
-f=$(ls logs/pc_app_*.gtrace 2>/dev/null | head -n 1)
-[ -n "$f" ] || fail "no logs/pc_app_*.gtrace written"
-"$GTRACE" dump "$f" --format json >dump.json 2>dump.err || { cat dump.err; fail "gtrace dump failed"; }
-
-python3 - dump.json <<'PY' || fail "events missing from the dump (see $GT_TMP/dump.json)"
+run_app pc_app ./app "app ran"
+python3 - dump_pc_app.json <<'PY' || fail "events missing from the dump (see $GT_TMP/dump_pc_app.json)"
 import json, sys
 
-text = open(sys.argv[1]).read()
-try:
-    data = json.loads(text)
-except ValueError:
-    data = [json.loads(l) for l in text.splitlines() if l.strip()]
-if isinstance(data, dict):
-    data = data.get("events", [])
-
-def fields(ev):
-    f = ev.get("fields", ev.get("args", {}))
-    if isinstance(f, list):
-        f = {x.get("name"): x.get("value") for x in f if isinstance(x, dict)}
-    return f
-
-hello = [fields(e) for e in data if isinstance(e, dict)
-         and e.get("provider") == "Install.PkgConfig"
-         and (e.get("event") or e.get("name")) == "Hello"]
-seq = sorted(int(f.get("i")) for f in hello)
-if seq != list(range(10)) or any(f.get("via") != "pkg-config" for f in hello):
-    print("Hello events:", hello, file=sys.stderr)
-    sys.exit(1)
-print("ok: 10 Hello events")
+mine = [e for e in map(json.loads, open(sys.argv[1])) if e["provider"] == "Install.PkgConfig"]
+hello = [e["fields"] for e in mine if e["event"] == "Hello"]
+logs = [e.get("message") for e in mine if e["event"] == "log"]
+if sorted(f["i"] for f in hello) != list(range(10)) or any(f["via"] != "pkg-config" for f in hello):
+    sys.exit(f"Hello events: {hello}")
+if logs != ["built with pkg-config"]:
+    sys.exit(f"log events: {logs}")
+print("ok: 10 Hello events and the log event")
 PY
-echo "install/pkgconfig: ok"
