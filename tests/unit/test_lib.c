@@ -473,6 +473,23 @@ static int run_capture(const char *const *env, char *out, size_t outcap, char *e
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
+/*
+ * Run scenario @mode of @exe in a session of @cfg, joined, and apply the
+ * checks every single-process scenario shares: exit 0, one process,
+ * common_checks().  Return: true when @cap holds that one process.
+ */
+static bool run_single(struct gt_test_cap *cap, struct gt_test_cfg *cfg, const char *exe,
+		       const char *mode)
+{
+	CHECK(gt_test_run(cap, cfg, exe, mode, true) == 0);
+	CHECK(WIFEXITED(cap->status) && WEXITSTATUS(cap->status) == 0);
+	CHECK(cap->nprocs == 1);
+	if (cap->nprocs != 1)
+		return false;
+	common_checks(cap);
+	return true;
+}
+
 static void test_debug_env(void)
 {
 	static const char *const quiet[] = { "GTRACE_SESSION=/nonexistent/gtrace.sock", NULL };
@@ -851,12 +868,8 @@ static void test_threads(void)
 
 	gt_test_cfg_default(&cfg);
 	gt_test_cfg_rule(&cfg, "*", 5, ~0ull);
-	CHECK(gt_test_run(&cap, &cfg, self_exe, "threads", true) == 0);
-	CHECK(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0);
-	CHECK(cap.nprocs == 1);
-	if (cap.nprocs != 1)
+	if (!run_single(&cap, &cfg, self_exe, "threads"))
 		goto out;
-	common_checks(&cap);
 	seq = gt_test_schema_by_name(&cap, 0, "Seq");
 	last = gt_test_schema_by_name(&cap, 0, "Last");
 	CHECK(seq && last);
@@ -919,12 +932,8 @@ static void test_full(void)
 	cfg.ring_size = 4096;
 	cfg.nslots = 2;
 	gt_test_cfg_rule(&cfg, "*", 5, ~0ull);
-	CHECK(gt_test_run(&cap, &cfg, self_exe, "full", true) == 0);
-	CHECK(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0);
-	CHECK(cap.nprocs == 1);
-	if (cap.nprocs != 1)
+	if (!run_single(&cap, &cfg, self_exe, "full"))
 		goto out;
-	common_checks(&cap);
 	s = gt_test_schema_by_name(&cap, 0, "Fill");
 	CHECK(s != NULL);
 	for (size_t i = 0; s && i < cap.nrecs; i++) {
@@ -956,12 +965,8 @@ static void test_wrap(void)
 	cfg.nslots = 2;
 	cfg.clock = GT_CLOCK_MONO;
 	gt_test_cfg_rule(&cfg, "*", 5, ~0ull);
-	CHECK(gt_test_run(&cap, &cfg, self_exe, "wrap", true) == 0);
-	CHECK(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0);
-	CHECK(cap.nprocs == 1);
-	if (cap.nprocs != 1)
+	if (!run_single(&cap, &cfg, self_exe, "wrap"))
 		goto out;
-	common_checks(&cap);
 	s = gt_test_schema_by_name(&cap, 0, "Wrap");
 	CHECK(s != NULL);
 	for (size_t i = 0; s && i < cap.nrecs; i++) {
@@ -1002,12 +1007,8 @@ static void test_wrap_tsc(void)
 	cfg.nslots = 2;
 	cfg.clock = GT_CLOCK_TSC;
 	gt_test_cfg_rule(&cfg, "*", 5, ~0ull);
-	CHECK(gt_test_run(&cap, &cfg, self_exe, "wrap", true) == 0);
-	CHECK(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0);
-	CHECK(cap.nprocs == 1);
-	if (cap.nprocs != 1)
+	if (!run_single(&cap, &cfg, self_exe, "wrap"))
 		goto out;
-	common_checks(&cap);
 	s = gt_test_schema_by_name(&cap, 0, "Wrap");
 	CHECK(s != NULL);
 	for (size_t i = 0; s && i < cap.nrecs; i++) {
@@ -1048,12 +1049,8 @@ static void test_raw(void)
 	cfg.ring_size = 4096;
 	cfg.nslots = 2;
 	gt_test_cfg_rule(&cfg, "*", 5, ~0ull);
-	CHECK(gt_test_run(&cap, &cfg, self_exe, "raw", true) == 0);
-	CHECK(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0);
-	CHECK(cap.nprocs == 1);
-	if (cap.nprocs != 1)
+	if (!run_single(&cap, &cfg, self_exe, "raw"))
 		goto out;
-	common_checks(&cap);
 	s = gt_test_schema_by_name(&cap, 0, "Raw");
 	CHECK(s != NULL);
 	for (size_t i = 0; s && i < cap.nrecs; i++) {
@@ -1090,12 +1087,8 @@ static void test_filter(void)
 	gt_test_cfg_rule(&cfg, "*", 5, ~0ull);
 	gt_test_cfg_rule(&cfg, "Test.*", 3, 0x2);
 	gt_test_cfg_rule(&cfg, "Test.Of?", 0, 0);
-	CHECK(gt_test_run(&cap, &cfg, self_exe, "filter", true) == 0);
-	CHECK(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0);
-	CHECK(cap.nprocs == 1);
-	if (cap.nprocs != 1)
+	if (!run_single(&cap, &cfg, self_exe, "filter"))
 		goto out;
-	common_checks(&cap);
 	CHECK(gt_test_count(&cap, 0, "A") == 1);
 	CHECK(gt_test_count(&cap, 0, "B") == 1);
 	CHECK(gt_test_count(&cap, 0, "F") == 1);
@@ -1177,12 +1170,8 @@ static void test_noslot(void)
 	cfg.nslots = 2;
 	cfg.ring_size = 4096;
 	gt_test_cfg_rule(&cfg, "*", 5, ~0ull);
-	CHECK(gt_test_run(&cap, &cfg, self_exe, "noslot", true) == 0);
-	CHECK(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0);
-	CHECK(cap.nprocs == 1);
-	if (cap.nprocs != 1)
+	if (!run_single(&cap, &cfg, self_exe, "noslot"))
 		goto out;
-	common_checks(&cap);
 	h = (const struct gt_shm_header *)cap.procs[0].seg;
 	CHECK(gt_test_count(&cap, 0, "Slot") == 20);
 	CHECK(h->lost_noslot == 20);
@@ -1200,12 +1189,8 @@ static void test_noschema(void)
 	gt_test_cfg_default(&cfg);
 	cfg.schema_size = 4096;
 	gt_test_cfg_rule(&cfg, "*", 5, ~0ull);
-	CHECK(gt_test_run(&cap, &cfg, self_exe, "noschema", true) == 0);
-	CHECK(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0);
-	CHECK(cap.nprocs == 1);
-	if (cap.nprocs != 1)
+	if (!run_single(&cap, &cfg, self_exe, "noschema"))
 		goto out;
-	common_checks(&cap);
 	h = (const struct gt_shm_header *)cap.procs[0].seg;
 	n = cap.procs[0].nschemas;
 	CHECK(n > 0 && n < 64);
@@ -1243,12 +1228,8 @@ static void test_cpp(void)
 
 	gt_test_cfg_default(&cfg);
 	gt_test_cfg_rule(&cfg, "*", 5, ~0ull);
-	CHECK(gt_test_run(&cap, &cfg, GT_TEST_CPP_EXE, "cpp", true) == 0);
-	CHECK(WIFEXITED(cap.status) && WEXITSTATUS(cap.status) == 0);
-	CHECK(cap.nprocs == 1);
-	if (cap.nprocs != 1)
+	if (!run_single(&cap, &cfg, GT_TEST_CPP_EXE, "cpp"))
 		goto out;
-	common_checks(&cap);
 	s = get_rec(&cap, "CppEvent", 0, v);
 	if (s)
 		CHECK((int64_t)v[0].u == -1 && str_is(&v[1], "cpp") && v[2].u == 1);
