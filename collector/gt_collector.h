@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <gtrace/abi.h>
@@ -186,10 +187,30 @@ int gt_collector_watch(struct gt_collector *c, int fd);
 /**
  * gt_collector_add_output() - capture the child's @stream (1 stdout, 2 stderr).
  * @fd: read end of the pipe; takes.  Every byte read is written unchanged to
- * @out_fd at once, and each complete line becomes a gtrace.output/line event
- * of process @pid.
+ * @out_fd at once (@out_fd -1: record only, the output relay passes the bytes
+ * through), and each complete line becomes a gtrace.output/line event of
+ * process @pid.
  */
 int gt_collector_add_output(struct gt_collector *c, int fd, int stream, int out_fd, uint32_t pid);
+
+/* argv[1] of `gtrace run` that makes it the output relay (internal, not in --help) */
+#define GT_OUTPUT_RELAY_ARG "--output-relay"
+
+/**
+ * gt_output_relay_spawn() - start the output relay (collector/output.c): a
+ * process that reads the command's pipes @in_out/@in_err (borrowed: the
+ * caller closes its copies), writes every byte to our stdout/stderr and
+ * copies it to @col_out/@col_err, the read ends the collector captures with
+ * out_fd -1 (owned).  @ctl (owned): write "q" and close it when the session
+ * ends; if gtrace dies instead, the relay keeps passing output through so
+ * that the command never writes into a pipe without a reader.  @pid: the
+ * relay's pid, to reap.  Return: 0 or -errno (nothing started, all closed).
+ */
+int gt_output_relay_spawn(int in_out, int in_err, int *col_out, int *col_err, int *ctl,
+			  pid_t *pid);
+
+/** gt_output_relay() - the relay's main loop (fds 3..7 set up by the spawn).  Return: 0. */
+int gt_output_relay(void);
 
 /** gt_collector_outputs_open() - true while any captured pipe is still open. */
 bool gt_collector_outputs_open(const struct gt_collector *c);

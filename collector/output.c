@@ -2,16 +2,31 @@
 /*
  * output.c - capturing the command's stdout and stderr.
  *
- * The command writes into pipes the collector reads.  Every byte read is
- * passed through unchanged to gtrace's own stdout/stderr at once (no line
- * buffering, so interleaving and prompts look as they would untraced), and
- * each complete line, without its newline, becomes a gtrace.output/line
- * event.  A line longer than GT_OUTPUT_LINE_MAX is split; a last line
- * without a newline is recorded at EOF.
+ * The command writes into pipes.  Every byte is passed through unchanged to
+ * gtrace's own stdout/stderr at once (no line buffering, so interleaving and
+ * prompts look as they would untraced), and each complete line, without its
+ * newline, becomes a gtrace.output/line event.  A line longer than
+ * GT_OUTPUT_LINE_MAX is split; a last line without a newline is recorded at
+ * EOF.
+ *
+ * `gtrace run` puts a small relay process between the command's pipes and
+ * the collector (gt_output_relay_spawn(), docs/reliability.md): the relay
+ * holds the read ends, writes each piece to the real stdout/stderr first and
+ * then copies it to the collector through a second pair of pipes.  If the
+ * collector dies (gtrace SIGKILLed, OOM-killed), the relay notices (EOF on a
+ * control pipe, EPIPE on the copy) and goes on passing the output through,
+ * so the command never meets a reader-less pipe: no SIGPIPE, no blocking, no
+ * changed exit status.  When gtrace ends normally it tells the relay to quit
+ * with one byte on the control pipe.  The relay is gtrace itself, exec'd
+ * (posix_spawn, no copy of the collector's memory) with the fds it needs at
+ * fixed numbers; everything else is close-on-exec.
  */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -50,6 +65,7 @@ int gt_output_new(struct gt_collector *c, int fd, int stream, int out_fd, uint32
 	o->fd = fd;
 	o->stream = stream;
 	o->out_fd = out_fd;
+	o->out_broken = out_fd < 0; /* record only: the relay passes the bytes through */
 	o->pid = pid;
 	*out = o;
 	return 0;
@@ -204,4 +220,197 @@ int gt_collector_add_output(struct gt_collector *c, int fd, int stream, int out_
 bool gt_collector_outputs_open(const struct gt_collector *c)
 {
 	return c->outs[0] || c->outs[1];
+}
+
+/* ---- the output relay (runs as `gtrace run --output-relay`, fds 3..7) ---- */
+
+enum { GT_RELAY_IN_OUT = 3, GT_RELAY_IN_ERR, GT_RELAY_COL_OUT, GT_RELAY_COL_ERR, GT_RELAY_CTL };
+
+/* Blocking write of all of @buf; -errno on failure (EPIPE: the reader is gone). */
+static int gt_relay_write(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+			poll(&pfd, 1, 1000);
+			continue;
+		}
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int gt_output_relay(void)
+{
+	static const int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	int in[2] = { GT_RELAY_IN_OUT, GT_RELAY_IN_ERR };
+	int col[2] = { GT_RELAY_COL_OUT, GT_RELAY_COL_ERR };
+	int out[2] = { STDOUT_FILENO, STDERR_FILENO };
+	int ctl = GT_RELAY_CTL;
+	bool out_broken[2] = { false, false };
+	char buf[65536];
+	sigset_t none;
+
+	/*
+	 * Signals meant for the command go to its process group, not to us; the
+	 * relay lives exactly as long as someone holds the command's pipes (or
+	 * until gtrace says quit), so a Ctrl-C reaches the command and its last
+	 * words still get through.
+	 */
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	while (in[0] >= 0 || in[1] >= 0) {
+		struct pollfd pfd[3];
+		int n = 0, k;
+
+		for (int s = 0; s < 2; s++)
+			pfd[n++] = (struct pollfd){ .fd = in[s], .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = ctl, .events = POLLIN };
+		k = poll(pfd, (nfds_t)n, -1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			break;
+		if (ctl >= 0 && pfd[2].revents) {
+			char c = 0;
+			ssize_t r = read(ctl, &c, 1);
+
+			if (r == 1 && c == 'q')
+				break; /* gtrace is done with the output: close, as it did before */
+			if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+				/* gtrace died: keep passing the output through, stop copying */
+				close(ctl);
+				ctl = -1;
+				for (int s = 0; s < 2; s++) {
+					if (col[s] >= 0)
+						close(col[s]);
+					col[s] = -1;
+				}
+			}
+		}
+		for (int s = 0; s < 2; s++) {
+			ssize_t r;
+			int ret;
+
+			if (in[s] < 0 || !pfd[s].revents)
+				continue;
+			r = read(in[s], buf, sizeof(buf));
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0)
+				goto eof;
+			ret = out_broken[s] ? 0 : gt_relay_write(out[s], buf, (size_t)r);
+			if (ret < 0 && ret != -EPIPE)
+				out_broken[s] = true; /* keep recording */
+			if (col[s] >= 0 && gt_relay_write(col[s], buf, (size_t)r) < 0) {
+				/* the collector is gone: from now on only pass through */
+				for (int t = 0; t < 2; t++) {
+					if (col[t] >= 0)
+						close(col[t]);
+					col[t] = -1;
+				}
+			}
+			if (ret != -EPIPE)
+				continue;
+			/*
+			 * Nobody reads our side (`gtrace run -- yes | head`): close the
+			 * pipe so that the command gets SIGPIPE as it would untraced.
+			 */
+eof:
+			close(in[s]);
+			in[s] = -1;
+			if (col[s] >= 0)
+				close(col[s]);
+			col[s] = -1;
+		}
+	}
+	return 0;
+}
+
+int gt_output_relay_spawn(int in_out, int in_err, int *col_out, int *col_err, int *ctl,
+			  pid_t *pid)
+{
+	static char *const argv[] = { "gtrace", "run", GT_OUTPUT_RELAY_ARG, NULL };
+	extern char **environ;
+	int src[5], pc_out[2] = { -1, -1 }, pc_err[2] = { -1, -1 }, pctl[2] = { -1, -1 };
+	int hi[5] = { -1, -1, -1, -1, -1 };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none;
+	int ret = 0;
+
+	if (pipe2(pc_out, O_CLOEXEC) < 0 || pipe2(pc_err, O_CLOEXEC) < 0 ||
+	    pipe2(pctl, O_CLOEXEC) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	src[0] = in_out;
+	src[1] = in_err;
+	src[2] = pc_out[1];
+	src[3] = pc_err[1];
+	src[4] = pctl[0];
+	/* above the targets 3..7, so that no dup2 overwrites a later source */
+	for (int i = 0; i < 5; i++) {
+		hi[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 16);
+		if (hi[i] < 0) {
+			ret = -errno;
+			goto out;
+		}
+	}
+	ret = -posix_spawn_file_actions_init(&fa);
+	if (ret)
+		goto out;
+	ret = -posix_spawnattr_init(&attr);
+	if (ret) {
+		posix_spawn_file_actions_destroy(&fa);
+		goto out;
+	}
+	sigemptyset(&none);
+	for (int i = 0; i < 5 && !ret; i++)
+		ret = -posix_spawn_file_actions_adddup2(&fa, hi[i], GT_RELAY_IN_OUT + i);
+	/* the relay never reads stdin; it must not keep gtrace's open either */
+	if (!ret)
+		ret = -posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY,
+							0);
+	if (!ret)
+		ret = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	if (!ret)
+		ret = -posix_spawnattr_setsigmask(&attr, &none);
+	if (!ret)
+		ret = -posix_spawn(pid, "/proc/self/exe", &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+out:
+	for (int i = 0; i < 5; i++)
+		if (hi[i] >= 0)
+			close(hi[i]);
+	if (pc_out[1] >= 0)
+		close(pc_out[1]);
+	if (pc_err[1] >= 0)
+		close(pc_err[1]);
+	if (pctl[0] >= 0)
+		close(pctl[0]);
+	if (ret < 0) {
+		if (pc_out[0] >= 0)
+			close(pc_out[0]);
+		if (pc_err[0] >= 0)
+			close(pc_err[0]);
+		if (pctl[1] >= 0)
+			close(pctl[1]);
+		return ret;
+	}
+	*col_out = pc_out[0];
+	*col_err = pc_err[0];
+	*ctl = pctl[1];
+	return 0;
 }

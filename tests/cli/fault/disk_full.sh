@@ -1,0 +1,49 @@
+#!/bin/bash
+# Fault (b): the trace directory fills up (a 512 KiB tmpfs).  gtrace says
+# "No space left on device" once (when it happens) and then names the
+# incomplete file and its directory once; the
+# command's output and exit status are unchanged; the file is valid up to
+# its last whole chunk.  Needs root (mount); skips otherwise.
+source "$(dirname "$0")/../lib.sh"
+E="$GT_BIN/gt_e2e"
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to mount a tmpfs"; exit 77; }
+mkdir -p full
+mount -t tmpfs -o size=512k gt_fault_full full 2>mount.err ||
+	{ echo "SKIP: cannot mount a tmpfs: $(cat mount.err)"; exit 77; }
+trap 'umount full 2>/dev/null || umount -l full' EXIT
+
+# ~200 incompressible bytes per event: 20000 events are ~4 MB, 8x the space
+set +e
+timeout 120 "$GTRACE" run --op filler --dir full -- sh -c '
+	echo "before"; "$0" noise 20000; echo "noise=$?"; echo "to stderr" >&2; exit 3' "$E" >out.txt 2>err.txt
+rc=$?
+set -e
+[ "$rc" -eq 3 ] || fail "exit status $rc, expected the command's 3; stderr: $(cat err.txt)"
+printf 'before\nnoise=0\n' | cmp -s - out.txt || fail "stdout changed: $(cat out.txt)"
+grep -qx 'to stderr' err.txt || fail "the command's stderr lost: $(cat err.txt)"
+# one line says what went wrong (when it happened), one says which file
+n=$(grep -c 'No space left on device' err.txt || true)
+[ "$n" -eq 1 ] || fail "expected one ENOSPC warning, got $n: $(cat err.txt)"
+grep -qx "gtrace run: warning: 'full/filler_[0-9_]*\.gtrace' is incomplete: .* check the space in 'full'" err.txt ||
+	fail "no warning naming the file in the full directory: $(cat err.txt)"
+[ "$(grep -c '^gtrace' err.txt)" -eq 2 ] || fail "repeated gtrace messages: $(cat err.txt)"
+! grep -q '^gtrace: wrote ' err.txt || fail "summary claims a complete file: $(cat err.txt)"
+file=$(only_file full)
+timeout 60 "$GTRACE" info --json "$file" >info.json || fail "info on the cut file"
+timeout 60 "$GTRACE" dump "$file" --format json >dump.json 2>dump.err || fail "dump on the cut file"
+python3 - "$file" <<'PY'
+import json, os, sys
+j = json.load(open("info.json"))
+size = os.path.getsize(sys.argv[1])
+# cut back to its last whole block: the recovery scan ends exactly at the end
+if j["complete"]:
+    sys.exit(0)
+assert j["recovered"], j
+assert j["recover_note"] == f"file ends after the last whole block at offset {size}", j["recover_note"]
+seqs = [json.loads(l)["fields"]["seq"] for l in open("dump.json") if json.loads(l)["event"] == "Noise"]
+assert len(seqs) == j["events"] - sum(1 for l in open("dump.json") if json.loads(l)["event"] != "Noise")
+# what was kept is a clean prefix of the numbered events
+assert sorted(seqs) == list(range(len(seqs))), "kept events are not a prefix"
+print(f"kept {len(seqs)} of 20000 events in {size} bytes")
+PY
+exit 0
