@@ -251,6 +251,37 @@ static void gt_info_text_kernel(const struct gt_reader *r)
 	json_decref(a);
 }
 
+/*
+ * A snapshot of a memory-mode session (flight recorder): how big the window
+ * was and from when the file holds events (docs/format.md, meta window_*).
+ */
+static void gt_info_window(const struct gt_reader *r, const struct gt_summary *s)
+{
+	const char *mode = gt_reader_meta(r, "mode");
+	const char *v;
+	unsigned long long bytes = 0, chunks = 0, events = 0, start = 0;
+	char when[64];
+
+	if (!mode || strcmp(mode, "memory"))
+		return;
+	if ((v = gt_reader_meta(r, "window_bytes")))
+		bytes = strtoull(v, NULL, 10);
+	if ((v = gt_reader_meta(r, "window_evicted_chunks")))
+		chunks = strtoull(v, NULL, 10);
+	if ((v = gt_reader_meta(r, "window_evicted_events")))
+		events = strtoull(v, NULL, 10);
+	if ((v = gt_reader_meta(r, "window_start_ns")))
+		start = strtoull(v, NULL, 10);
+	printf("window:       last %.1f MiB of a memory session, ", (double)bytes / 1048576.0);
+	if (!chunks) {
+		printf("nothing dropped\n");
+		return;
+	}
+	gt_iso_time(s->start.realtime_ns + start, when, sizeof(when));
+	printf("%llu chunks (%llu events) dropped before %llu.%09llu s (%s)\n", chunks, events,
+	       start / 1000000000ull, start % 1000000000ull, when);
+}
+
 static int gt_info_text(const struct gt_reader *r, const char *path, bool first)
 {
 	const struct gt_summary *s = gt_reader_summary(r);
@@ -277,6 +308,7 @@ static int gt_info_text(const struct gt_reader *r, const char *path, bool first)
 	printf("\nstart:        %s\n", buf);
 	printf("duration:     %" PRIu64 ".%09" PRIu64 " s\n", s->duration_ns / 1000000000u,
 	       s->duration_ns % 1000000000u);
+	gt_info_window(r, s);
 	printf("events:       %" PRIu64 "\n", s->nevents);
 	if (np) {
 		printf("by provider:\n");

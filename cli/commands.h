@@ -16,5 +16,7 @@ int cmd_stop(int argc, char **argv);
 int cmd_rotate(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_mark(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_repair(int argc, char **argv);
 
 #endif /* GT_COMMANDS_H */

@@ -18,16 +18,20 @@ struct gt_command {
 
 static const struct gt_command gt_commands[] = {
 	{ "run", cmd_run,
-	  "run [--op NAME] [--dir DIR] [--profile P] [--timeout S] [--strict] -- CMD [ARGS...]" },
+	  "run [--op NAME] [--dir DIR] [--profile P] [--timeout S] [--strict] [--mode file|memory]\n"
+	  "             [--keep failure|always] [--window SIZE] -- CMD [ARGS...]" },
 	{ "start", cmd_start,
-	  "start --op NAME [--dir DIR] [--profile P] [--mode file] [--name SESSION]" },
+	  "start --op NAME [--dir DIR] [--profile P] [--mode file|memory] [--window SIZE]\n"
+	  "               [--name SESSION]" },
 	{ "rotate", cmd_rotate, "rotate --op NAME [--session NAME] [--json]" },
+	{ "snapshot", cmd_snapshot, "snapshot [--op NAME] [--session NAME] [--json]" },
 	{ "stop", cmd_stop, "stop [--session NAME] [--all]" },
 	{ "status", cmd_status, "status [--session NAME] [--json]" },
 	{ "mark", cmd_mark, "mark [--session NAME] TEXT..." },
 	{ "info", cmd_info, "info FILE... [--json]" },
 	{ "dump", cmd_dump,
 	  "dump FILE [--provider P] [--event E] [--level L] [--since T] [--until T] [--format text|json]" },
+	{ "repair", cmd_repair, "repair FILE [-o OUT]" },
 };
 
 static void gt_usage(FILE *f)

@@ -68,6 +68,41 @@ struct gt_writer_opts {
 int gt_writer_open(const char *path, const struct gt_writer_opts *opts,
 		   const struct gt_clock_sample *start, struct gt_writer **out);
 
+struct gt_window;
+struct gt_window_image;
+
+/**
+ * gt_writer_open_window() - a writer in memory mode (flight recorder): it
+ * writes no file; sealed chunks stay in a window of @window_bytes
+ * compressed bytes whose oldest chunks are dropped whole (format/gt_window.h).
+ * gt_writer_snapshot() writes the window as a file; close drops it.
+ * @opts, @start, @out: as gt_writer_open().
+ * Return: 0, -EINVAL, -ENOMEM.
+ */
+int gt_writer_open_window(const struct gt_writer_opts *opts, const struct gt_clock_sample *start,
+			  uint64_t window_bytes, struct gt_writer **out);
+
+/**
+ * gt_writer_snapshot_prepare() - memory mode: seal the open chunk and
+ * capture the window with the writer's schemas, loss counts and meta (plus
+ * the keys mode, window_bytes, window_evicted_chunks, window_evicted_events,
+ * window_start_ns, docs/format.md).  The window goes on.
+ * @out: owned, free with gt_window_image_free(); write it with
+ * gt_window_image_write() from any thread.
+ * Return: 0; -EINVAL (not memory mode); the writer's sticky error; -ENOMEM.
+ */
+int gt_writer_snapshot_prepare(struct gt_writer *w, struct gt_window_image **out);
+
+/**
+ * gt_writer_snapshot() - gt_writer_snapshot_prepare() and write it to @path
+ * (O_EXCL: -EEXIST when it exists).  @bytes, @events: receive the file size
+ * and its event count (either may be NULL).
+ */
+int gt_writer_snapshot(struct gt_writer *w, const char *path, uint64_t *bytes, uint64_t *events);
+
+/** gt_writer_window() - the window of a memory-mode writer (borrowed), or NULL. */
+struct gt_window *gt_writer_window(const struct gt_writer *w);
+
 /**
  * gt_writer_set_meta() - set a session attribute (UTF-8 key and value).
  * Known keys (docs/format.md): op, command, cwd, host, user, gtrace_version,
@@ -108,6 +143,39 @@ uint64_t gt_writer_bytes(const struct gt_writer *w);
 
 /** gt_writer_events() - events accepted so far. */
 uint64_t gt_writer_events(const struct gt_writer *w);
+
+/**
+ * gt_writer_open_fd() - adopt a file whose header and blocks are already
+ * written (gtrace repair): later writes append at @off.
+ * @fd: takes (closed by gt_writer_close(), not on error), open for writing.
+ * @off: end of the last whole block to keep; the file must hold the header.
+ * @opts: copies; NULL for defaults; opts->clock must match the file header.
+ * @start: the header's clock sample.  @out: owned, free with gt_writer_close().
+ * Return: 0, -EINVAL, -ENOMEM, or -errno from lseek.
+ */
+int gt_writer_open_fd(int fd, uint64_t off, const struct gt_writer_opts *opts,
+		      const struct gt_clock_sample *start, struct gt_writer **out);
+
+/**
+ * gt_writer_index_chunk() - add a CHUNK block already in the file to the
+ * footer index, as if the writer had sealed it.
+ * @offset, @size, @raw_size: its block header's offset, size and raw_size.
+ * @nevents, @min_ts, @max_ts, @nschemas: from its chunk header.
+ * @pairs: its chunk header's { u32 schema_id; u32 count } table; copies.
+ * Every id must have been added with gt_writer_add_schema() first.
+ * Return: 0; -ENOENT for an unknown schema id; -GT_ECORRUPT when the counts
+ * do not sum to @nevents; -EINVAL for values out of range; -ENOMEM.
+ */
+int gt_writer_index_chunk(struct gt_writer *w, uint64_t offset, uint32_t size, uint32_t raw_size,
+			  uint32_t nevents, uint64_t min_ts, uint64_t max_ts, uint32_t nschemas,
+			  const uint8_t *pairs);
+
+/**
+ * gt_writer_mark_written() - treat the schemas, meta data and loss counts
+ * given so far as already in the file (an adopted file holds their blocks),
+ * so that close writes them only in the footer.
+ */
+void gt_writer_mark_written(struct gt_writer *w);
 
 /**
  * gt_writer_close() - seal the last chunk, write footer and trailer, fsync,

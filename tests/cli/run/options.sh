@@ -1,4 +1,4 @@
-# Option forms and the modes not supported yet.
+# Option forms and option errors.
 source "$(dirname "$0")/../lib.sh"
 
 expect_rc() {
@@ -10,10 +10,9 @@ expect_rc() {
 	set -e
 	[ "$got" -eq "$want" ] || fail "run $*: expected $want, got $got ($(cat err.txt))"
 }
-expect_rc 2 --mode memory -- true
-grep -q "not supported yet" err.txt || fail "--mode memory: $(cat err.txt)"
+# memory mode itself: tests/cli/memory/; --keep and --window need it
 expect_rc 2 --keep failure -- true
-grep -q "not supported yet" err.txt || fail "--keep: $(cat err.txt)"
+grep -q "needs --mode memory" err.txt || fail "--keep: $(cat err.txt)"
 expect_rc 2 --mode tape -- true
 expect_rc 2 --bogus -- true
 expect_rc 2 --op
