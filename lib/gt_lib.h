@@ -25,7 +25,7 @@
 enum gt_join_state {
 	GT_JOIN_NONE = 0,   /* not tried yet */
 	GT_JOIN_OK = 1,     /* segment attached; events flow */
-	GT_JOIN_FAILED = 2, /* no session or join failed: run untraced */
+	GT_JOIN_FAILED = 2, /* no session or join failed: untraced (a system session may join) */
 	GT_JOIN_REJOIN = 3, /* fork child: join again, keep the schema ids */
 };
 
@@ -48,6 +48,7 @@ struct gt_proc {
 	uint32_t nrules;              /* lock */
 	struct gt_msg_rule rules[GT_RULES_MAX];
 	struct gt_site_state *sites;  /* registered call sites; lock */
+	int memfd;                    /* kept segment memfd for a system re-join, or -1; lock */
 };
 
 /*
@@ -69,6 +70,8 @@ extern __thread struct gt_tls gt_tls GT_HIDDEN __attribute__((tls_model("initial
 /* gt_session.c */
 void gt_lib_init(void) GT_HIDDEN;
 void gt_proc_join_locked(void) GT_HIDDEN;
+int gt_proc_connect_locked(const char *path, bool rejoin, bool keep) GT_HIDDEN;
+void gt_proc_leave_locked(void) GT_HIDDEN;
 unsigned char *gt_proc_segment(void) GT_HIDDEN;
 void gt_dbg(const char *fmt, ...) GT_HIDDEN __attribute__((format(printf, 1, 2)));
 void gt_thread_mark(void) GT_HIDDEN;
@@ -77,6 +80,14 @@ void gt_thread_mark(void) GT_HIDDEN;
 void gt_sites_eval_locked(void) GT_HIDDEN;
 bool gt_rules_match(const char *provider, uint8_t level, uint64_t keywords) GT_HIDDEN;
 bool gt_glob_match(const char *pat, const char *s) GT_HIDDEN;
+
+/* gt_system.c: runtime enable by a system session (docs/abi.md "Runtime enable") */
+void gt_sys_start_locked(bool rejoin) GT_HIDDEN;
+uint64_t gt_sys_poll_locked(void) GT_HIDDEN;
+bool gt_sys_changed(uint64_t seq) GT_HIDDEN;
+void gt_sys_track_locked(struct gt_site_state *st) GT_HIDDEN;
+void gt_sys_exit(void) GT_HIDDEN;
+void gt_sys_atfork_child(void) GT_HIDDEN;
 
 /* gt_ring.c */
 void gt_thread_forget(void) GT_HIDDEN;

@@ -3,8 +3,10 @@
  * gt_session.c - joining a session, and the process events around it:
  * library start, fork, exit, diagnostics.
  *
- * A process image joins at most once (docs/abi.md "Joining a session"):
- * connect to the socket named by GTRACE_SESSION, say HELLO, validate the
+ * A process image joins the session GTRACE_SESSION names at most once
+ * (docs/abi.md "Joining a session"); without the variable it may join and
+ * leave system sessions any number of times (gt_system.c), re-attaching
+ * the same segment each time.  Joining: connect, say HELLO, validate the
  * WELCOME (it comes from another process: every field is checked), build
  * and seal a memfd segment of the size the WELCOME dictates, and hand it
  * over with ATTACH.  Any failure leaves the process untraced and silent
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -40,6 +43,7 @@ struct gt_proc gt_proc = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.sock = -1,
 	.next_id = 1,
+	.memfd = -1,
 };
 
 static pthread_once_t gt_init_once = PTHREAD_ONCE_INIT;
@@ -182,8 +186,19 @@ static int gt_send_msg(int fd, uint16_t type, int pass_fd)
 	}
 }
 
-/* Receive and check a WELCOME; on success the rules and sizes are in gt_proc. */
-static int gt_recv_welcome(int fd)
+/* A checked WELCOME, not yet applied to gt_proc. */
+struct gt_welcome_info {
+	uint32_t nrules;
+	uint32_t ring_size;
+	uint32_t nslots;
+	uint32_t schema_size;
+	bool clock_tsc;
+	size_t seg_size;
+	struct gt_msg_rule rules[GT_RULES_MAX];
+};
+
+/* Receive and check a WELCOME into @wi (every field comes from another process). */
+static int gt_recv_welcome(int fd, struct gt_welcome_info *wi)
 {
 	static unsigned char buf[sizeof(struct gt_msg_welcome) +
 				 GT_RULES_MAX * sizeof(struct gt_msg_rule)];
@@ -235,19 +250,25 @@ static int gt_recv_welcome(int fd)
 		memcpy(&r, buf + sizeof(w) + i * sizeof(r), sizeof(r));
 		if (!memchr(r.pattern, '\0', sizeof(r.pattern)))
 			return -EPROTO;
-		gt_proc.rules[i] = r;
+		wi->rules[i] = r;
 	}
-	gt_proc.nrules = w.nrules;
-	gt_proc.ring_size = w.ring_size;
-	gt_proc.nslots = w.nslots;
-	gt_proc.schema_size = w.schema_size;
+	wi->nrules = w.nrules;
+	wi->ring_size = w.ring_size;
+	wi->nslots = w.nslots;
+	wi->schema_size = w.schema_size;
 #if defined(__x86_64__) || defined(__i386__)
-	gt_proc.clock_tsc = w.clock == GT_CLOCK_TSC;
+	wi->clock_tsc = w.clock == GT_CLOCK_TSC;
 #else
-	gt_proc.clock_tsc = false;
+	wi->clock_tsc = false;
 #endif
-	gt_proc.seg_size = (size_t)seg;
+	wi->seg_size = (size_t)seg;
 	return 0;
+}
+
+static void gt_welcome_rules(const struct gt_welcome_info *wi)
+{
+	memcpy(gt_proc.rules, wi->rules, wi->nrules * sizeof(wi->rules[0]));
+	gt_proc.nrules = wi->nrules;
 }
 
 /* Create, fill and seal the segment; returns the memfd, the mapping in gt_proc. */
@@ -310,21 +331,47 @@ static int gt_schema_inherit(void)
 }
 
 /*
- * Join the session named by GTRACE_SESSION, or fail silently.  Called with
- * the lock held when gt_proc.join is NONE or REJOIN; leaves it OK or FAILED.
+ * A kept segment (system session left, docs/abi.md "Runtime enable") is
+ * attached again instead of a new one: other threads may still hold ring
+ * cursors into it.  Whatever was written while no session was there is
+ * skipped (tail = head; no collector is attached to it meanwhile).
  */
-void gt_proc_join_locked(void)
+static int gt_segment_reuse(const struct gt_welcome_info *wi)
 {
-	const char *path = getenv("GTRACE_SESSION");
-	bool rejoin = gt_proc.join == GT_JOIN_REJOIN;
+	struct gt_shm_header *h = gt_proc.hdr;
+	struct stat st;
+	int seals = fcntl(gt_proc.memfd, F_GET_SEALS);
+
+	/* the program may have closed our descriptor (closefrom) and reused the number */
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(gt_proc.memfd, &st) < 0 ||
+	    (uint64_t)st.st_size != gt_proc.seg_size)
+		return -EBADF;
+	if ((h->clock == GT_CLOCK_TSC) != wi->clock_tsc)
+		return -EPROTO;
+	for (uint32_t i = 0; i < gt_proc.nslots; i++) {
+		struct gt_ring_ctl *ctl = (struct gt_ring_ctl *)(gt_proc.seg + GT_SHM_HDR_SIZE +
+			gt_proc.schema_size + (size_t)i * (GT_RING_CTL_SIZE + gt_proc.ring_size));
+
+		__atomic_store_n(&ctl->tail, __atomic_load_n(&ctl->head, __ATOMIC_ACQUIRE),
+				 __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+/*
+ * Connect to the session socket @path and attach a segment: a new one, or
+ * the kept one of an earlier system session.  Called with the lock held
+ * and gt_proc.join FAILED; leaves it OK on success.  @rejoin: fork child,
+ * copy the parent's schemas.  @keep: keep the memfd of a new segment open
+ * (gt_proc.memfd) so that a later system session can attach it again.
+ * Return: 0 or -errno (logged with GT_DEBUG).
+ */
+int gt_proc_connect_locked(const char *path, bool rejoin, bool keep)
+{
+	static struct gt_welcome_info wi;
+	bool reuse = gt_proc.seg && gt_proc.memfd >= 0 && !rejoin;
 	int fd = -1, memfd = -1, ret;
 
-	__atomic_store_n(&gt_proc.join, GT_JOIN_FAILED, __ATOMIC_RELAXED);
-	if (!path || !*path) {
-		gt_dbg("GTRACE_SESSION not set: running untraced");
-		ret = 0;
-		goto out;
-	}
 	ret = fd = gt_connect(path);
 	if (ret < 0) {
 		gt_dbg("cannot connect to '%s': %s", path, strerror(-ret));
@@ -335,21 +382,40 @@ void gt_proc_join_locked(void)
 		gt_dbg("cannot send HELLO to '%s': %s", path, strerror(-ret));
 		goto out;
 	}
-	ret = gt_recv_welcome(fd);
+	ret = gt_recv_welcome(fd, &wi);
 	if (ret < 0) {
 		gt_dbg("bad or missing WELCOME from '%s': %s", path, strerror(-ret));
 		goto out;
 	}
-	ret = memfd = gt_segment_create();
-	if (ret < 0) {
-		gt_dbg("cannot create a %zu-byte segment: %s", gt_proc.seg_size, strerror(-ret));
-		goto out;
-	}
-	if (rejoin) {
-		ret = gt_schema_inherit();
+	if (reuse) {
+		ret = gt_segment_reuse(&wi);
 		if (ret < 0) {
-			gt_dbg("fork child: parent's schemas do not fit the new segment");
+			gt_dbg("cannot attach the kept segment to '%s': %s", path,
+			       ret == -EPROTO ? "the session uses another clock"
+					      : "its descriptor was closed");
 			goto out;
+		}
+		gt_welcome_rules(&wi);
+		memfd = gt_proc.memfd;
+	} else {
+		gt_welcome_rules(&wi);
+		gt_proc.ring_size = wi.ring_size;
+		gt_proc.nslots = wi.nslots;
+		gt_proc.schema_size = wi.schema_size;
+		gt_proc.clock_tsc = wi.clock_tsc;
+		gt_proc.seg_size = wi.seg_size;
+		ret = memfd = gt_segment_create();
+		if (ret < 0) {
+			gt_dbg("cannot create a %zu-byte segment: %s", gt_proc.seg_size,
+			       strerror(-ret));
+			goto out;
+		}
+		if (rejoin) {
+			ret = gt_schema_inherit();
+			if (ret < 0) {
+				gt_dbg("fork child: parent's schemas do not fit the new segment");
+				goto out;
+			}
 		}
 	}
 	ret = gt_send_msg(fd, GT_MSG_ATTACH, memfd);
@@ -359,20 +425,45 @@ void gt_proc_join_locked(void)
 	}
 	gt_proc.sock = fd;
 	fd = -1;
+	if (keep && !reuse) {
+		gt_proc.memfd = memfd;
+		memfd = -1;
+	}
 	/* Pairs with the acquire load in gt_proc_segment(): the mapping is set up. */
 	__atomic_store_n(&gt_proc.join, GT_JOIN_OK, __ATOMIC_RELEASE);
-	gt_dbg("joined session '%s' (pid %d, %u slots of %u bytes, %s clock)", path,
+	gt_dbg("joined session '%s' (pid %d, %u slots of %u bytes, %s clock%s)", path,
 	       (int)getpid(), gt_proc.nslots, gt_proc.ring_size,
-	       gt_proc.clock_tsc ? "tsc" : "monotonic");
+	       gt_proc.clock_tsc ? "tsc" : "monotonic", reuse ? ", kept segment" : "");
+	ret = 0;
 out:
-	if (memfd >= 0)
+	if (memfd >= 0 && memfd != gt_proc.memfd)
 		close(memfd);
 	if (fd >= 0)
 		close(fd);
-	if (gt_proc.join != GT_JOIN_OK && gt_proc.seg) {
+	if (gt_proc.join != GT_JOIN_OK && gt_proc.seg && !reuse) {
 		munmap(gt_proc.seg, gt_proc.seg_size);
 		gt_proc.seg = NULL;
 		gt_proc.hdr = NULL;
+	}
+	return ret;
+}
+
+/*
+ * Join the session named by GTRACE_SESSION or, without one, stand by for a
+ * system session (gt_system.c); fail silently.  Called with the lock held
+ * when gt_proc.join is NONE or REJOIN; leaves it OK or FAILED.
+ */
+void gt_proc_join_locked(void)
+{
+	const char *path = getenv("GTRACE_SESSION");
+	bool rejoin = gt_proc.join == GT_JOIN_REJOIN;
+
+	__atomic_store_n(&gt_proc.join, GT_JOIN_FAILED, __ATOMIC_RELAXED);
+	if (!path || !*path) {
+		gt_dbg("GTRACE_SESSION not set: untraced until a system session enables us");
+		gt_sys_start_locked(rejoin);
+	} else {
+		gt_proc_connect_locked(path, rejoin, false);
 	}
 	if (gt_proc.old_seg) {
 		munmap(gt_proc.old_seg, gt_proc.old_seg_size);
@@ -380,6 +471,20 @@ out:
 	}
 	if (rejoin)
 		gt_sites_eval_locked();
+}
+
+/*
+ * Leave a system session (docs/abi.md "Runtime enable"): the collector has
+ * drained the segment already.  The segment stays mapped, and its memfd
+ * open, for a later session: threads may still hold cursors into it.
+ */
+void gt_proc_leave_locked(void)
+{
+	if (gt_proc.sock >= 0) {
+		close(gt_proc.sock);
+		gt_proc.sock = -1;
+	}
+	__atomic_store_n(&gt_proc.join, GT_JOIN_FAILED, __ATOMIC_RELEASE);
 }
 
 /* The segment to write into, joining first if this process has not yet. */
@@ -422,11 +527,16 @@ static void gt_atfork_child(void)
 {
 	pthread_mutex_init(&gt_proc.lock, NULL);
 	gt_thread_forget();
+	gt_sys_atfork_child();
 	if (gt_proc.sock >= 0) {
 		close(gt_proc.sock);
 		gt_proc.sock = -1;
 	}
-	if (gt_proc.join == GT_JOIN_OK) {
+	if (gt_proc.memfd >= 0) { /* the parent's segment: never ours to attach */
+		close(gt_proc.memfd);
+		gt_proc.memfd = -1;
+	}
+	if (gt_proc.seg) { /* joined, or a system session's kept segment */
 		/* keep the parent's mapping until the re-join has copied its schemas */
 		gt_proc.old_seg = gt_proc.seg;
 		gt_proc.old_seg_size = gt_proc.seg_size;
@@ -442,6 +552,7 @@ static void gt_on_exit(int status, void *arg)
 	struct gt_shm_header *h = gt_proc.hdr;
 
 	(void)arg;
+	gt_sys_exit();
 	if (__atomic_load_n(&gt_proc.join, __ATOMIC_ACQUIRE) != GT_JOIN_OK || !h)
 		return;
 	h->exit_status = status;

@@ -4,11 +4,14 @@
  *
  * A call site starts "unregistered".  Its first pass lands here: under the
  * process lock we join the session if nobody tried yet, put the site on the
- * list of registered sites, and evaluate it: the provider's name is matched
+ * list of registered sites (and on the address list a system session's
+ * collector reads, gt_system.c), and evaluate it: the provider's name is matched
  * against the WELCOME's rules (globs, the last matching rule wins), and an
  * enabled site gets its schema appended to the segment's schema region and
  * the schema id as its state.  The list lets a re-join (fork child) or a
- * later rule change evaluate every site again; ids, once given, stay.
+ * later rule change evaluate every site again; ids, once given, stay.  A
+ * registered site whose state word reads GT_SITE_UNREG again was sent here
+ * by a system session's collector (join or leave): it is evaluated again.
  */
 #include <errno.h>
 #include <string.h>
@@ -199,11 +202,31 @@ GT_API uint32_t gt_site_slow(const struct gt_site *site)
 	pthread_mutex_lock(&gt_proc.lock);
 	if (gt_proc.join == GT_JOIN_NONE || gt_proc.join == GT_JOIN_REJOIN)
 		gt_proc_join_locked();
-	if (__atomic_load_n(&st->state, __ATOMIC_RELAXED) == GT_SITE_UNREG) {
-		st->site = site;
-		st->next = gt_proc.sites;
-		gt_proc.sites = st;
-		gt_site_eval_locked(st);
+	for (int pass = 0; pass < 8; pass++) {
+		/* a system session may have asked this process to join or leave */
+		uint64_t seq = gt_sys_poll_locked();
+
+		if (!st->site) {
+			st->site = site;
+			st->next = gt_proc.sites;
+			gt_proc.sites = st;
+			gt_sys_track_locked(st);
+			gt_site_eval_locked(st);
+		} else if (__atomic_load_n(&st->state, __ATOMIC_RELAXED) >= GT_SITE_SLOW) {
+			/* a system session's collector wrote GT_SITE_UNREG: decide again */
+			gt_site_eval_locked(st);
+		}
+		/*
+		 * Dekker pair with the collector (docs/abi.md "Runtime enable"): it
+		 * stores the control block's seq, then GT_SITE_UNREG into every
+		 * state word; we stored the states, and load seq only after this
+		 * fence.  Either its GT_SITE_UNREG lands after our store (the site
+		 * comes back here), or our store lands after it, and then this
+		 * load sees its seq and we evaluate again.
+		 */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (!gt_sys_changed(seq))
+			break;
 	}
 	state = __atomic_load_n(&st->state, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&gt_proc.lock);

@@ -213,6 +213,59 @@ struct gt_msg_welcome {
 };
 GT_STATIC_ASSERT(sizeof(struct gt_msg_welcome) == 40, "gt_msg_welcome layout");
 
+/*
+ * Runtime enable (`gtrace start --system`, docs/abi.md "Runtime enable").
+ *
+ * A process with libgtrace and no GTRACE_SESSION keeps one struct
+ * gt_sys_ctl in its own memory and names its address in a registry entry,
+ * a file "p<pid>" (mode 0600) in the registry directory holding one line:
+ *   "gtrace-sys <abi> <pid> <starttime> <ctl address, hex> <nonce, hex>\n"
+ * (starttime: field 22 of /proc/<pid>/stat).  A system session reads the
+ * block with process_vm_readv and writes the fields below "collector" with
+ * process_vm_writev (so only the process's own user or root can), then
+ * writes GT_SITE_UNREG into every state word listed in @sites, which sends
+ * the next pass of each call site to the slow path.
+ *
+ * Sequence lock: the collector stores @seq + 1 (odd), then @want, @uid and
+ * @socket, then @seq + 2 (even), then the state words.  The producer acts
+ * on an even @seq whose value did not change while it copied the fields.
+ * @sites is the address of an array of @nsites 64-bit addresses of
+ * uint32_t state words; arrays are never freed, a grown array starts with
+ * the old one's entries, and an entry is written before @nsites is
+ * release-stored, so a reader that loads @nsites before @sites reads only
+ * written entries.
+ */
+#define GT_SYS_MAGIC 0x314c544353544704ull /* "\x04GTSCTL1" little-endian */
+#define GT_SYS_SOCKET_MAX 108u             /* sizeof(sun_path) */
+#define GT_SYS_SITES_MAX (1u << 20)        /* the collector's bound on @nsites */
+enum gt_sys_want {
+	GT_SYS_WANT_NONE = 0, /* leave any system session */
+	GT_SYS_WANT_JOIN = 1, /* join the session at @socket */
+};
+struct gt_sys_ctl {
+	/* producer-written once, before the registry entry exists */
+	uint64_t magic;
+	uint32_t abi_version;
+	uint32_t struct_size;
+	uint64_t nonce; /* also in the registry entry: a stale entry cannot match */
+	uint32_t pid;
+	uint32_t pad0;
+	/* producer-written under its registration lock */
+	uint64_t sites;  /* address of uint64_t[]: addresses of state words */
+	uint64_t nsites; /* entries published (release, after the entry) */
+	/* collector-written (process_vm_writev) */
+	uint64_t seq;  /* even: stable; odd: being written */
+	uint32_t want; /* enum gt_sys_want */
+	uint32_t uid;  /* the session's user (informative) */
+	char socket[GT_SYS_SOCKET_MAX]; /* producer socket to join, NUL-terminated */
+	uint8_t pad1[4];
+	/* producer-written: what it did last (read by tests and `status`) */
+	uint64_t acked;  /* the @seq the producer last acted on */
+	uint32_t joined; /* 1 while joined through this block or the advertisement */
+	uint32_t pad2;
+};
+GT_STATIC_ASSERT(sizeof(struct gt_sys_ctl) == 192, "gt_sys_ctl layout");
+
 #ifdef __cplusplus
 }
 #endif
