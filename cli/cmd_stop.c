@@ -9,14 +9,17 @@
  * "PATH<TAB>BYTES" line each, once they are complete on disk.  --all stops
  * every session of the user and removes the state of collectors that died
  * (their files are printed too; the last one may lack its footer, readers
- * still read it up to its last whole chunk).
+ * still read it up to its last whole chunk), and, as root, the ftrace
+ * instances of collectors that died (gt_kernel_cleanup_stale()).
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collector/gt_daemon.h"
+#include "collector/kernel.h"
 #include "commands.h"
 
 #define GT_STOP_TIMEOUT_MS 120000
@@ -33,6 +36,25 @@ static void gt_stop_print_files(json_t *files)
 		if (path)
 			printf("%s\t%lld\n", path, (long long)size);
 	}
+}
+
+/*
+ * The ftrace instances of collectors that died (a SIGKILLed `gtrace run` or
+ * session collector): removed when their owner pid is gone.  Only root can
+ * have made them; for others this is silent.
+ */
+static void gt_stop_stale_instances(void)
+{
+	char names[1024];
+	int n;
+
+	if (geteuid() != 0 || access("/sys/kernel/tracing/instances", W_OK) < 0)
+		return;
+	n = gt_kernel_cleanup_stale(names, sizeof(names));
+	if (n > 0)
+		fprintf(stderr,
+			"gtrace stop: removed %d ftrace instance%s left by dead collectors: %s\n",
+			n, n == 1 ? "" : "s", names);
 }
 
 /* Stop one session; return 0 or 2. */
@@ -100,6 +122,13 @@ static int gt_stop_one(const char *name)
 		return 2;
 	}
 	gt_stop_print_files(json_object_get(rep, "files"));
+	if (!strcmp(json_string_value(json_object_get(rep, "mode")) ?: "", "memory"))
+		fprintf(stderr,
+			"gtrace stop: memory session '%s' stopped; its window (%lld events) was "
+			"discarded, nothing more written (use 'gtrace snapshot' before "
+			"'gtrace stop')\n",
+			name,
+			(long long)json_integer_value(json_object_get(rep, "discarded_events")));
 	json_decref(rep);
 	return 0;
 }
@@ -119,7 +148,10 @@ int cmd_stop(int argc, char **argv)
 		} else if (!strncmp(argv[i], "--session=", 10)) {
 			session = argv[i] + 10;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: gtrace stop [--session NAME] [--all]\n");
+			printf("usage: gtrace stop [--session NAME] [--all]\n"
+			       "  --all  stop every session of the user, remove the state of\n"
+			       "         collectors that died and (as root) their ftrace\n"
+			       "         instances\n");
 			return 0;
 		} else {
 			fprintf(stderr, "gtrace stop: unknown argument '%s'\n"
@@ -133,13 +165,15 @@ int cmd_stop(int argc, char **argv)
 		int n = gt_sess_list(&names);
 
 		if (n < 0) {
-			fprintf(stderr, "gtrace stop: cannot list sessions: %s\n", strerror(-n));
+			gt_sess_list_strerror(n, err, sizeof(err));
+			fprintf(stderr, "gtrace stop: %s\n", err);
 			return 2;
 		}
 		for (int i = 0; i < n; i++)
 			if (gt_stop_one(names[i]) != 0)
 				rc = 2;
 		gt_sess_list_free(names, n);
+		gt_stop_stale_instances();
 		return rc;
 	}
 	if (gt_sess_resolve(session, name, sizeof(name), err, sizeof(err)) < 0) {

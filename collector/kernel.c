@@ -43,6 +43,7 @@
 
 #define GT_KERNEL_PREFIX "gtrace_"
 #define GT_KERNEL_DEF_BUF_KB 4096u
+#define GT_KERNEL_NO_PID "4194304" /* PID_MAX_LIMIT: no task has it (gt_kernel_sentinel) */
 #define GT_KERNEL_PAGES_PER_DRAIN 512u /* per CPU per call: bounds one drain's time */
 #define GT_KERNEL_MAX_EVENT_ID 65535
 #define GT_KERNEL_TGID_SLOTS 8192u /* power of two */
@@ -478,6 +479,36 @@ static int gt_open_cpus(struct gt_kernel *k)
 	return 0;
 }
 
+/*
+ * Write a pid no task can have to set_event_pid: PID_MAX_LIMIT (2^22, above
+ * any pid_max on 64-bit Linux), else, where the kernel's list is only
+ * pid_max long (before 5.13), the largest pid pid_max allows when it is not
+ * in use.
+ */
+static int gt_kernel_sentinel(struct gt_kernel *k)
+{
+	char buf[32];
+	unsigned long max = 0;
+	FILE *f;
+
+	if (tracefs_instance_file_write(k->inst, "set_event_pid", GT_KERNEL_NO_PID) >= 0)
+		return 0;
+	f = fopen("/proc/sys/kernel/pid_max", "re");
+	if (f) {
+		if (fscanf(f, "%lu", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	if (max < 2 || max > 4194304ul)
+		return gt_neg_errno(EINVAL);
+	snprintf(buf, sizeof(buf), "%lu", max - 1);
+	if (kill((pid_t)(max - 1), 0) == 0 || errno != ESRCH)
+		return -EBUSY;
+	if (tracefs_instance_file_write(k->inst, "set_event_pid", buf) < 0)
+		return gt_neg_errno(EIO);
+	return 0;
+}
+
 int gt_kernel_open(const struct gt_kernel_opts *o, struct gt_kernel **out, char *err, size_t errcap)
 {
 	struct gt_kernel *k;
@@ -503,6 +534,8 @@ int gt_kernel_open(const struct gt_kernel_opts *o, struct gt_kernel **out, char 
 		gt_seterr(err, errcap, GT_KERNEL_NOACCESS "%s", strerror(-ret));
 		return ret;
 	}
+	/* instances of collectors that were killed (SIGKILL) go first: cheap, a readdir */
+	gt_kernel_cleanup_stale(NULL, 0);
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
@@ -573,6 +606,18 @@ int gt_kernel_open(const struct gt_kernel_opts *o, struct gt_kernel **out, char 
 		if (tracefs_option_enable(k->inst, TRACEFS_OPTION_EVENT_FORK) < 0) {
 			ret = gt_neg_errno(EINVAL);
 			gt_seterr(err, errcap, "kernel events: cannot set option event-fork: %s",
+				  strerror(-ret));
+			goto fail;
+		}
+		/*
+		 * An empty set_event_pid means "every process": once every
+		 * followed process has exited (the kernel drops them from the
+		 * list), the instance would record the whole machine.  A pid that
+		 * no task can have keeps the list non-empty for the instance's life.
+		 */
+		ret = gt_kernel_sentinel(k);
+		if (ret < 0) {
+			gt_seterr(err, errcap, "kernel events: cannot write set_event_pid: %s",
 				  strerror(-ret));
 			goto fail;
 		}

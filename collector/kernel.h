@@ -114,6 +114,10 @@ struct gt_kernel;
  * gt_kernel_open() - create and configure the session's ftrace instance.
  * Tracing stays off until gt_kernel_start().  Mounts tracefs if it is not
  * mounted and we may.  Every selection must match at least one event.
+ * First removes the instances of collectors that died
+ * (gt_kernel_cleanup_stale()).  Unless system-wide, set_event_pid always
+ * holds a pid no task can have, so the list never becomes empty (which
+ * would mean every process) when the followed processes have exited.
  * @o: copies.  @out: owned, free with gt_kernel_close().
  * @err/@errcap: on failure a one-line message for the collector's warning;
  * without permission it reads "kernel events skipped: /sys/kernel/tracing
@@ -247,7 +251,10 @@ int gt_kernel_close(struct gt_kernel *k);
 
 /**
  * gt_kernel_cleanup_stale() - remove the ftrace instances "gtrace_*_<pid>"
- * whose collector process <pid> no longer exists (for `gtrace stop --all`).
+ * whose collector process <pid> no longer exists (for `gtrace stop --all`,
+ * and at every gt_kernel_open()).  A dead collector's pid reused by a live
+ * process keeps its instance until that process is gone too: a live
+ * collector's instance is never removed.
  * @removed_names/@cap: if not NULL, receives the first names removed,
  * comma-separated, NUL-terminated.
  * Return: number of instances removed, or -errno if tracefs is not accessible.

@@ -16,7 +16,11 @@
  * `kernel_lost`, so `gtrace info` shows both without decoding a chunk.
  * gt_collector_finish() stops tracing, drains what is left and removes the
  * instance; gt_collector_free() removes it too, so no error path leaves one
- * behind.
+ * behind.  In a long-lived session (daemon.c) the root is the shell that ran
+ * `gtrace start`; every process that joins through GTRACE_SESSION is
+ * followed too (gt_kt_follow), and after each rotation
+ * gt_collector_kernel_rotate() makes the next drain declare the kernel
+ * schemas again into the new file.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -28,6 +32,7 @@
 #include <jansson.h>
 
 #include "gt_col_int.h"
+#include "gt_ktrace.h"
 
 #define GT_KT_PROCS_MAX 4096u      /* processes remembered for the tree */
 #define GT_KT_PATH_MAX 1024u       /* bytes of an exec file name kept */
@@ -61,6 +66,11 @@ struct gt_ktrace {
 	uint32_t exit_sid; /* its schema id, 0 = not seen */
 	uint32_t exit_off; /* payload offset of error_code; UINT32_MAX = unusable */
 	uint32_t exit_size;
+	/*
+	 * processes that joined through GTRACE_SESSION: c->procs is append-only,
+	 * entries before this index were already added to set_event_pid
+	 */
+	size_t procs_followed;
 };
 
 #define GT_KT_EXIT_SYS "syscalls"
@@ -319,6 +329,32 @@ opened:
 	return 1;
 }
 
+/*
+ * A process that joined the session through GTRACE_SESSION is followed too
+ * (with its descendants from then on, through event-fork), wherever it runs:
+ * for a long-lived session the tree is the shell that ran `gtrace start`
+ * plus every process that attached.  Processes already in the tree are
+ * simply listed twice in set_event_pid, which the kernel ignores.
+ */
+static void gt_kt_follow(struct gt_collector *c, struct gt_ktrace *kt)
+{
+	size_t n = c->procs.n;
+
+	for (size_t i = kt->procs_followed; i < n; i++) {
+		uint32_t pid = c->procs.p[i].pid;
+
+		if (pid && pid != kt->root_pid && gt_kernel_add_pid(kt->k, pid) < 0)
+			gt_col_log("kernel events: cannot follow process %u", pid);
+	}
+	kt->procs_followed = n;
+}
+
+void gt_collector_kernel_rotate(struct gt_collector *c)
+{
+	if (c->kt && c->kt->k)
+		gt_kernel_reset_schemas(c->kt->k);
+}
+
 void gt_collector_kernel_poll(struct gt_collector *c, uint64_t now)
 {
 	struct gt_ktrace *kt = c->kt;
@@ -329,6 +365,7 @@ void gt_collector_kernel_poll(struct gt_collector *c, uint64_t now)
 	if (!kt || !kt->k || now - kt->last_drain_ns < GT_KT_DRAIN_NS)
 		return;
 	kt->last_drain_ns = now;
+	gt_kt_follow(c, kt);
 	gt_kt_out(c, &out);
 	ret = gt_kernel_drain(kt->k, &out);
 	if (ret < 0 && ret != -EAGAIN && ret != -EINTR)

@@ -23,3 +23,13 @@ no_instance_left() {
 	left=$(ls /sys/kernel/tracing/instances | grep -E "^gtrace_$1_[0-9]+\$" || true)
 	[ -z "$left" ] || fail "ftrace instance(s) left behind: $left"
 }
+
+# rm_instances NAME: remove every ftrace instance of session/op NAME (for traps).
+rm_instances() {
+	local d
+	for d in /sys/kernel/tracing/instances/gtrace_"$1"_*; do
+		[ -d "$d" ] || continue
+		echo 0 >"$d/tracing_on" 2>/dev/null || true
+		rmdir "$d" 2>/dev/null || true
+	done
+}

@@ -12,7 +12,11 @@ check() {
 	# per-CPU loss counts can stand for is in the sum below
 	{
 		echo "kernel syscalls:sys_enter_getppid"
-		echo "kernel sched:sched_process_*"
+		# not sched_process_*: sched_process_free (and _wait) also fire
+		# for other tasks of the machine in the traced task's context
+		echo "kernel sched:sched_process_fork"
+		echo "kernel sched:sched_process_exec"
+		echo "kernel sched:sched_process_exit"
 		echo "kernel task:task_newtask"
 		[ "$kb" = 0 ] || echo "kernel buffer_kb=$kb"
 	} >k.prof
