@@ -5,16 +5,17 @@
  * Everything the collector sends to the sink goes through a batch: events
  * copied out of the rings and the collector's own events, but also schemas,
  * lost and corrupt counts and clock samples, as entries of an arena.  A
- * batch is sorted by timestamp with a stable natural merge sort (each ring
- * is already in order, so this is O(n log rings)); the non-event entries
- * carry timestamp 0, so a schema always reaches the sink before the events
- * that use it.
+ * batch is sorted by timestamp with a stable merge of its ascending runs
+ * (each ring is already in order, so one pass over the batch usually does);
+ * the non-event entries carry timestamp 0, so a schema always reaches the
+ * sink before the events that use it.
  *
  * Sealing a chunk (encoding, zstd) takes milliseconds, longer than a fast
  * producer needs to fill a ring.  So in threaded mode a writer thread owns
  * the sink: the drain loop hands it a full batch by swapping it with the
  * writer's empty one (under a mutex, once per drain round when the writer is
- * idle) and goes on draining into the other.  While the writer is busy the
+ * idle, after sorting it itself: the writer is the pipeline's bottleneck)
+ * and goes on draining into the other.  While the writer is busy the
  * drain side's batch grows; past GT_BATCH_FLUSH bytes the drain loop waits,
  * which bounds memory (producers then drop and count events).  Without the
  * thread (unit tests) the batch is fed inline at each drain.
@@ -28,44 +29,168 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gt_col_int.h"
+#include "gt_prof.h"
+
+struct gt_col_prof gt_col_prof;
+
+uint64_t gt_prof_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void gt_prof_init_once(void)
+{
+	const char *v = getenv("GTRACE_COLLECTOR_STATS");
+
+	gt_col_prof.on = v && *v && strcmp(v, "0");
+}
+
+/* Read the environment once per process (several collectors may start threads). */
+void gt_prof_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, gt_prof_init_once);
+}
+
+/* One line on stderr: what the collector's threads spent (after the writer thread joined). */
+void gt_prof_report(void)
+{
+	const struct gt_col_prof *p = &gt_col_prof;
+	struct rusage ru;
+	double cpu, ev;
+
+	if (!p->on || getrusage(RUSAGE_SELF, &ru) < 0)
+		return;
+	cpu = (double)ru.ru_utime.tv_sec * 1e9 + (double)ru.ru_utime.tv_usec * 1e3 +
+	      (double)ru.ru_stime.tv_sec * 1e9 + (double)ru.ru_stime.tv_usec * 1e3;
+	ev = p->wevents ? (double)p->wevents : 1;
+	fprintf(stderr,
+		"gtrace-stats: events=%llu cpu_ns_per_event=%.1f writer_cpu_ns_per_event=%.1f "
+		"sort_ns_per_event=%.1f drain_sort_ns_per_event=%.1f sink_ns_per_event=%.1f "
+		"minflt=%ld rounds=%llu "
+		"round_avg_us=%.1f round_max_us=%.1f gap_max_us=%.1f handoffs=%llu "
+		"waits=%llu wait_ms=%.1f wait_max_ms=%.2f batches=%llu\n",
+		(unsigned long long)p->wevents, cpu / ev, (double)p->wcpu_ns / ev,
+		(double)p->sort_ns / ev, (double)p->dsort_ns / ev, (double)p->sink_ns / ev,
+		ru.ru_minflt,
+		(unsigned long long)p->rounds,
+		p->rounds ? (double)p->round_ns / (double)p->rounds / 1e3 : 0,
+		(double)p->round_max_ns / 1e3, (double)p->gap_max_ns / 1e3,
+		(unsigned long long)p->handoffs, (unsigned long long)p->waits,
+		(double)p->wait_ns / 1e6, (double)p->wait_max_ns / 1e6,
+		(unsigned long long)p->batches);
+}
 
 /*
- * Batch memory grows geometrically (realloc, which moves large blocks by
- * remapping, not copying) and is reused from one batch to the next, so a
- * steady stream costs no allocation.  After a burst, arrays larger than
- * GT_BATCH_KEEP are shrunk back so an idle collector stays small.
+ * Batch memory is address space reserved once with mmap (MAP_NORESERVE, so
+ * only touched pages cost memory) and never moved, shrunk or freed while
+ * events flow: on this kind of VM a page fault costs 5 to 12 us, and a
+ * batch that was freed or shrunk after each burst paid them again on every
+ * refill, stalling the drain loop long enough for rings to overflow.  The
+ * reservations are asked for transparent huge pages, one fault per 2 MiB.
+ * The reservation covers the backlog bound (GT_BATCH_FLUSH bytes,
+ * GT_BATCH_MAX_ENT entries) plus room for the collector's own events (the
+ * first GT_BATCH_SMALL bytes of each stay on small pages, so a short
+ * session does not pay for zeroing huge pages it never fills); past
+ * it a mapping grows with mremap, which moves page tables, not bytes.  After
+ * a burst, once GT_BATCH_QUIET batches in a row stayed small, the pages
+ * beyond GT_BATCH_KEEP are given back (MADV_DONTNEED) so an idle collector
+ * stays small.
  */
 #define GT_BATCH_KEEP (16u << 20)
+#define GT_BATCH_QUIET 4096u
+#define GT_BATCH_BUF_RESERVE ((size_t)GT_BATCH_FLUSH + (32u << 20))
+#define GT_BATCH_ENT_RESERVE ((size_t)GT_BATCH_MAX_ENT + (1u << 20))
+
+/* Runs of the natural merge (gt_batch_sort()): [lo, hi) of ent, next in its chain. */
+struct gt_batch_piece {
+	size_t lo, hi, next;
+};
+#define GT_SORT_CHAINS 16u     /* more interleaved streams than this: pairwise merge sort */
+#define GT_SORT_PIECES 65536u  /* more runs than this: pairwise merge sort */
+#define GT_BATCH_SORT_HERE (256u << 10) /* largest batch the drain thread sorts itself */
+
+#define GT_BATCH_SMALL (2u << 20)
+
+/* Ask for huge pages beyond the first GT_BATCH_SMALL bytes (best effort: THP may be off). */
+static void gt_map_advise(void *p, size_t bytes)
+{
+	if (bytes > GT_BATCH_SMALL)
+		(void)madvise((unsigned char *)p + GT_BATCH_SMALL, bytes - GT_BATCH_SMALL,
+			      MADV_HUGEPAGE);
+}
+
+static void *gt_map_reserve(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	gt_map_advise(p, bytes);
+	return p;
+}
+
+/* Grow mapping *@p from @old to @bytes (mremap may move it); -ENOMEM if it cannot. */
+static int gt_map_grow(void **p, size_t old, size_t bytes)
+{
+	void *q;
+
+	if (!*p) {
+		q = gt_map_reserve(bytes);
+	} else {
+		q = mremap(*p, old, bytes, MREMAP_MAYMOVE);
+		if (q == MAP_FAILED)
+			q = NULL;
+		else
+			gt_map_advise(q, bytes);
+	}
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	return 0;
+}
 
 int gt_batch_grow(struct gt_batch *b, size_t bytes)
 {
 	if (b->n == b->ncap) {
-		size_t ncap = b->ncap ? b->ncap * 2 : 4096;
-		struct gt_batch_ent *e = realloc(b->ent, ncap * sizeof(*e));
-		struct gt_batch_ent *t;
+		size_t ncap = b->ncap ? b->ncap * 2 : GT_BATCH_ENT_RESERVE;
+		void *e = b->ent, *t = b->tmp;
 
-		if (!e)
+		if (gt_map_grow(&e, b->ncap * sizeof(*b->ent), ncap * sizeof(*b->ent)) < 0)
 			return -ENOMEM;
 		b->ent = e;
-		t = realloc(b->tmp, ncap * sizeof(*t));
-		if (!t)
+		if (gt_map_grow(&t, b->ncap * sizeof(*b->tmp), ncap * sizeof(*b->tmp)) < 0) {
+			/* keep ent and tmp the same length: shrink ent back */
+			e = mremap(b->ent, ncap * sizeof(*b->ent), b->ncap * sizeof(*b->ent), 0);
+			if (!b->ncap) {
+				munmap(b->ent, ncap * sizeof(*b->ent));
+				b->ent = NULL;
+			}
+			(void)e;
 			return -ENOMEM;
+		}
 		b->tmp = t;
 		b->ncap = ncap;
 	}
 	if (b->cap - b->used < bytes + 8) {
-		size_t ncap = b->cap ? b->cap : 1u << 20;
-		unsigned char *buf;
+		size_t ncap = b->cap ? b->cap : GT_BATCH_BUF_RESERVE;
+		void *buf = b->buf;
 
 		while (ncap - b->used < bytes + 8)
 			ncap *= 2;
-		buf = realloc(b->buf, ncap);
-		if (!buf)
+		if (gt_map_grow(&buf, b->cap, ncap) < 0)
 			return -ENOMEM;
 		b->buf = buf;
 		b->cap = ncap;
@@ -93,7 +218,97 @@ static void gt_merge(const struct gt_batch_ent *a, size_t na, const struct gt_ba
 		out[k++] = b[j++];
 }
 
-/* Stable natural merge sort of the batch by timestamp. */
+/*
+ * One-pass merge for the usual batch: each drain round appends one ascending
+ * run per ring, so the batch is R rounds x T rings of runs, but the runs of
+ * one ring chain up in order across rounds.  Deal the runs onto chains
+ * (first chain whose last ts <= the run's first ts), then merge the chains
+ * in a single pass, ties going to the earlier position: the same stable
+ * order as the pairwise merge sort, in O(n * chains) instead of
+ * O(n log runs).  Returns false (nothing changed) when the batch has too
+ * many runs or chains for that, e.g. a ring with timestamps out of order.
+ */
+static bool gt_batch_merge_chains(struct gt_batch *b)
+{
+	const struct gt_batch_ent *e = b->ent;
+	struct gt_batch_ent *out = b->tmp, *swap;
+	struct gt_batch_piece *pc;
+	size_t n = b->n, npc = 0, nch = 0, o = 0;
+	size_t tail[GT_SORT_CHAINS], cur[GT_SORT_CHAINS], end[GT_SORT_CHAINS], pk[GT_SORT_CHAINS];
+	uint64_t last[GT_SORT_CHAINS];
+
+	if (!b->pieces) {
+		b->pieces = malloc(GT_SORT_PIECES * sizeof(*b->pieces));
+		if (!b->pieces)
+			return false;
+	}
+	pc = b->pieces;
+	for (size_t i = 0; i < n;) {
+		size_t m = gt_run_end(e, i, n), k;
+
+		if (npc == GT_SORT_PIECES)
+			return false;
+		for (k = 0; k < nch && last[k] > e[i].ts; k++)
+			;
+		if (k == nch) {
+			if (nch == GT_SORT_CHAINS)
+				return false;
+			pk[nch++] = npc; /* head of the new chain */
+		} else {
+			pc[tail[k]].next = npc;
+		}
+		tail[k] = npc;
+		last[k] = e[m - 1].ts;
+		pc[npc++] = (struct gt_batch_piece){ i, m, SIZE_MAX };
+		i = m;
+	}
+	if (nch <= 1)
+		return true; /* one chain of runs in array order: already sorted */
+	for (size_t k = 0; k < nch; k++) {
+		cur[k] = pc[pk[k]].lo;
+		end[k] = pc[pk[k]].hi;
+	}
+	while (nch > 1) {
+		size_t best = 0;
+
+		for (size_t k = 1; k < nch; k++) {
+			const struct gt_batch_ent *x = &e[cur[k]], *y = &e[cur[best]];
+
+			if (x->ts < y->ts || (x->ts == y->ts && cur[k] < cur[best]))
+				best = k;
+		}
+		out[o++] = e[cur[best]++];
+		if (cur[best] == end[best]) {
+			size_t next = pc[pk[best]].next;
+
+			if (next != SIZE_MAX) {
+				pk[best] = next;
+				cur[best] = pc[next].lo;
+				end[best] = pc[next].hi;
+			} else {
+				nch--;
+				pk[best] = pk[nch];
+				cur[best] = cur[nch];
+				end[best] = end[nch];
+			}
+		}
+	}
+	/* the last chain: copy its remaining runs */
+	for (size_t p = pk[0], lo = cur[0];;) {
+		memcpy(out + o, e + lo, (pc[p].hi - lo) * sizeof(*e));
+		o += pc[p].hi - lo;
+		p = pc[p].next;
+		if (p == SIZE_MAX)
+			break;
+		lo = pc[p].lo;
+	}
+	swap = b->ent;
+	b->ent = out;
+	b->tmp = swap;
+	return true;
+}
+
+/* Stable sort of the batch by timestamp. */
 static void gt_batch_sort(struct gt_batch *b)
 {
 	struct gt_batch_ent *src = b->ent, *dst = b->tmp;
@@ -101,6 +316,9 @@ static void gt_batch_sort(struct gt_batch *b)
 
 	if (n < 2 || gt_run_end(src, 0, n) == n)
 		return;
+	if (gt_batch_merge_chains(b))
+		return;
+	/* many runs or chains: natural pairwise merge sort, O(n log runs) */
 	for (;;) {
 		size_t i = 0, nruns = 0;
 		struct gt_batch_ent *swap;
@@ -131,30 +349,34 @@ static void gt_batch_sort(struct gt_batch *b)
 
 static void gt_batch_reset(struct gt_batch *b)
 {
-	size_t keep_ent = GT_BATCH_KEEP / sizeof(*b->ent);
+	if (b->used > b->hw_used)
+		b->hw_used = b->used;
+	if (b->n > b->hw_n)
+		b->hw_n = b->n;
+	/* after a burst, once the stream has been small for a while, give the pages back */
+	if (b->used < GT_BATCH_KEEP / 8 && b->n < GT_BATCH_KEEP / 8 / sizeof(*b->ent)) {
+		size_t keep_n = GT_BATCH_KEEP / sizeof(*b->ent);
 
+		if (++b->quiet >= GT_BATCH_QUIET &&
+		    (b->hw_used > GT_BATCH_KEEP || b->hw_n > keep_n)) {
+			if (b->hw_used > GT_BATCH_KEEP)
+				(void)madvise(b->buf + GT_BATCH_KEEP, b->hw_used - GT_BATCH_KEEP,
+					      MADV_DONTNEED);
+			if (b->hw_n > keep_n) {
+				(void)madvise(b->ent + keep_n, (b->hw_n - keep_n) * sizeof(*b->ent),
+					      MADV_DONTNEED);
+				(void)madvise(b->tmp + keep_n, (b->hw_n - keep_n) * sizeof(*b->tmp),
+					      MADV_DONTNEED);
+			}
+			b->hw_used = b->used;
+			b->hw_n = b->n;
+		}
+	} else {
+		b->quiet = 0;
+	}
 	b->n = 0;
 	b->used = 0;
-	/* after a burst, give most of the memory back; the rest stays warm */
-	if (b->cap > GT_BATCH_KEEP) {
-		unsigned char *buf = realloc(b->buf, GT_BATCH_KEEP);
-
-		if (buf) {
-			b->buf = buf;
-			b->cap = GT_BATCH_KEEP;
-		}
-	}
-	if (b->ncap > keep_ent) {
-		struct gt_batch_ent *e = realloc(b->ent, keep_ent * sizeof(*e));
-		struct gt_batch_ent *t = e ? realloc(b->tmp, keep_ent * sizeof(*t)) : NULL;
-
-		if (e) {
-			b->ent = e;
-			b->ncap = keep_ent; /* tmp is at least as long either way */
-		}
-		if (t)
-			b->tmp = t;
-	}
+	b->sorted = false;
 }
 
 /* Drop a batch's pending work, freeing what its schema entries own. */
@@ -174,9 +396,13 @@ static void gt_batch_discard(struct gt_batch *b)
 void gt_batch_release(struct gt_batch *b)
 {
 	gt_batch_discard(b);
-	free(b->buf);
-	free(b->ent);
-	free(b->tmp);
+	if (b->buf)
+		munmap(b->buf, b->cap);
+	if (b->ent)
+		munmap(b->ent, b->ncap * sizeof(*b->ent));
+	if (b->tmp)
+		munmap(b->tmp, b->ncap * sizeof(*b->tmp));
+	free(b->pieces);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -210,9 +436,14 @@ static void gt_sink_check(struct gt_collector *c, int ret)
 /* Sort @b and hand every entry to the sink, in order; leaves @b empty. */
 static void gt_batch_run(struct gt_collector *c, struct gt_batch *b)
 {
-	uint64_t events = 0, corrupt = 0;
+	uint64_t events = 0, corrupt = 0, t0 = 0, t1 = 0;
 
-	gt_batch_sort(b);
+	if (gt_col_prof.on)
+		t0 = gt_prof_now();
+	if (!b->sorted)
+		gt_batch_sort(b);
+	if (gt_col_prof.on)
+		t1 = gt_prof_now();
 	for (size_t i = 0; i < b->n; i++) {
 		const struct gt_batch_ent *e = &b->ent[i];
 		const unsigned char *p = b->buf + e->off;
@@ -282,6 +513,14 @@ static void gt_batch_run(struct gt_collector *c, struct gt_batch *b)
 	}
 	__atomic_fetch_add(&c->st.events, events, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&c->st.corrupt, corrupt, __ATOMIC_RELAXED);
+	if (gt_col_prof.on && c->threaded) {
+		uint64_t t2 = gt_prof_now();
+
+		gt_col_prof.batches++;
+		gt_col_prof.wevents += events;
+		gt_col_prof.sort_ns += t1 - t0;
+		gt_col_prof.sink_ns += t2 - t1;
+	}
 	gt_batch_reset(b);
 }
 
@@ -398,12 +637,15 @@ static void *gt_writer_main(void *arg)
 	struct gt_collector *c = arg;
 
 	/*
-	 * Compression must not delay a drain: on a machine whose cores are
-	 * busy with producers, a lower priority (nice +10, not SCHED_IDLE,
-	 * which could starve under load) lets the drain thread preempt this
-	 * one at once; the backlog bound (GT_BATCH_FLUSH) keeps memory finite.
+	 * The writer runs at the drain thread's priority.  It used to run at
+	 * nice +10 so that a drain would preempt it at once, but on a busy
+	 * machine that starved it: every other runnable task got about nine
+	 * times its share, batches piled up to the backlog bound and the
+	 * drain loop then waited for it for seconds (docs/perf.md, "Sustained
+	 * capture").  The drain thread sleeps between rounds, so the
+	 * scheduler still favours it when it wakes; the rings (8 MiB by
+	 * default) absorb the rest.
 	 */
-	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		while (!c->wbusy && !c->wstop)
@@ -417,6 +659,12 @@ static void *gt_writer_main(void *arg)
 		pthread_cond_broadcast(&c->cv);
 	}
 	pthread_mutex_unlock(&c->mu);
+	if (gt_col_prof.on) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		gt_col_prof.wcpu_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	}
 	return NULL;
 }
 
@@ -425,6 +673,7 @@ int gt_writer_thread_start(struct gt_collector *c)
 	sigset_t all, old;
 	int ret;
 
+	gt_prof_init();
 	ret = pthread_mutex_init(&c->mu, NULL);
 	if (ret)
 		return -ret;
@@ -456,6 +705,7 @@ void gt_writer_thread_stop(struct gt_collector *c)
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	pthread_join(c->wthread, NULL);
+	gt_prof_report();
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	c->threaded = false;
@@ -468,6 +718,7 @@ void gt_writer_thread_stop(struct gt_collector *c)
 void gt_collector_handoff(struct gt_collector *c, bool wait)
 {
 	struct gt_batch tmp;
+	bool idle;
 
 	if (!c->threaded) {
 		gt_batch_run(c, &c->batch);
@@ -477,17 +728,48 @@ void gt_collector_handoff(struct gt_collector *c, bool wait)
 	if (c->batch.n == 0)
 		return;
 	pthread_mutex_lock(&c->mu);
+	if (wait && c->wbusy && gt_col_prof.on) {
+		uint64_t t0 = gt_prof_now(), d;
+
+		while (c->wbusy)
+			pthread_cond_wait(&c->cv, &c->mu);
+		d = gt_prof_now() - t0;
+		gt_col_prof.waits++;
+		gt_col_prof.wait_ns += d;
+		if (d > gt_col_prof.wait_max_ns)
+			gt_col_prof.wait_max_ns = d;
+	}
 	while (wait && c->wbusy)
 		pthread_cond_wait(&c->cv, &c->mu);
-	if (!c->wbusy) {
-		/* swap: the writer's empty batch (buffers kept) becomes ours */
-		tmp = c->wbatch;
-		c->wbatch = c->batch;
-		c->batch = tmp;
-		c->switch_queued = false; /* the switch left with that batch */
-		c->wbusy = true;
-		pthread_cond_broadcast(&c->cv);
+	idle = !c->wbusy;
+	pthread_mutex_unlock(&c->mu);
+	if (!idle)
+		return;
+	/*
+	 * Only this thread sets wbusy, so the writer stays idle meanwhile: sort
+	 * the batch here, on the drain thread's spare time, rather than on
+	 * the writer, the pipeline's bottleneck (docs/perf.md, "Sustained
+	 * capture").  A batch that piled up while the writer was busy is left
+	 * to the writer: sorting it here would hold up the next drain.
+	 */
+	if (c->batch.n <= GT_BATCH_SORT_HERE) {
+		uint64_t t0 = gt_col_prof.on ? gt_prof_now() : 0;
+
+		gt_batch_sort(&c->batch);
+		c->batch.sorted = true;
+		if (gt_col_prof.on)
+			gt_col_prof.dsort_ns += gt_prof_now() - t0;
 	}
+	pthread_mutex_lock(&c->mu);
+	if (gt_col_prof.on)
+		gt_col_prof.handoffs++;
+	/* swap: the writer's empty batch (buffers kept) becomes ours */
+	tmp = c->wbatch;
+	c->wbatch = c->batch;
+	c->batch = tmp;
+	c->switch_queued = false; /* the switch left with that batch */
+	c->wbusy = true;
+	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }
 

@@ -58,11 +58,17 @@ struct gt_switch {
  * Events and sink operations copied out of the rings but not yet handed to
  * the sink, in an arena of bytes plus an array of small entries.
  */
+struct gt_batch_piece;
 struct gt_batch {
 	unsigned char *buf;
 	size_t used, cap;
 	struct gt_batch_ent *ent, *tmp;
 	size_t n, ncap;
+	/* batch.c: memory is mmap'd address space, touched only as used and kept warm */
+	size_t hw_used, hw_n;  /* high-water marks: bytes of buf, entries of ent/tmp touched */
+	unsigned int quiet;    /* consecutive small batches since the last burst */
+	bool sorted;           /* already sorted by the collector thread before the handoff */
+	struct gt_batch_piece *pieces; /* sort scratch: the batch's ascending runs */
 };
 
 /* Collector-side bookkeeping for one ring slot. */

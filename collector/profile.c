@@ -31,7 +31,7 @@ static void gt_profile_defaults(struct gt_profile *p, const char *name)
 {
 	memset(p, 0, sizeof(*p));
 	snprintf(p->name, sizeof(p->name), "%s", name);
-	p->ring_size = 1u << 20;
+	p->ring_size = 8u << 20; /* docs/perf.md, "Sustained capture" */
 	p->nslots = 64;
 	p->schema_size = 256u << 10;
 }

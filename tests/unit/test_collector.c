@@ -882,7 +882,7 @@ static int producer_join(struct gt_collector *c, struct seg *s, int seals, long 
 	memcpy(&w, buf, sizeof(w));
 	CHECK(w.hdr.magic == GT_MSG_MAGIC && w.hdr.type == GT_MSG_WELCOME);
 	CHECK(w.hdr.size == (uint32_t)n && w.nrules == 1);
-	CHECK(w.clock == GT_CLOCK_MONO && w.ring_size == (1u << 20) && w.nslots == 64);
+	CHECK(w.clock == GT_CLOCK_MONO && w.ring_size == (8u << 20) && w.nslots == 64);
 	CHECK(w.schema_size == (256u << 10));
 	CHECK(!strcmp(((struct gt_msg_rule *)(buf + sizeof(w)))->pattern, "*"));
 	/* a small segment rather than the welcome's sizes: any valid layout is accepted */

@@ -246,7 +246,7 @@ static void test_builtin_and_load(void)
 
 	CHECK(gt_profile_builtin("default", &p) == 0);
 	CHECK(p.nrules == 1 && !strcmp(p.rules[0].pattern, "*") && p.rules[0].level == 5);
-	CHECK(p.ring_size == (1u << 20) && p.nslots == 64 && p.schema_size == (256u << 10));
+	CHECK(p.ring_size == (8u << 20) && p.nslots == 64 && p.schema_size == (256u << 10));
 	CHECK(gt_profile_builtin("nope", &p) == -ENOENT);
 	CHECK(gt_profile_load("default", &p, err, sizeof(err)) == 0 && !strcmp(p.name, "default"));
 	CHECK(gt_profile_load("/nonexistent/x.prof", &p, err, sizeof(err)) == -ENOENT);
