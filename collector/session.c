@@ -8,7 +8,8 @@
  * children's GTRACE_SESSION.  A producer connects, sends HELLO, gets WELCOME
  * (clock, buffer sizes, provider rules from the profile), creates its
  * segment and sends ATTACH with the memfd.  Identity comes from
- * SO_PEERCRED only; a peer of another uid (other than root) is refused.  A
+ * SO_PEERCRED only; a peer of another uid (other than root) is refused,
+ * logged and counted as one corrupt record of its pid.  A
  * connection's EOF means its process image is gone: its segment gets a final
  * drain, the process table decides between exit and exec, and the mapping
  * is released.  One epoll set serves the listener, connections, output
@@ -96,7 +97,7 @@ int gt_session_open(struct gt_collector *c, const char *dir)
 	if (c->lfd < 0)
 		return -errno;
 	unlink(sa.sun_path);
-	old = umask(077); /* the socket is created 0600 */
+	old = umask(0177); /* the socket is created 0600 (bind applies the umask to 0777) */
 	ret = bind(c->lfd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (ret < 0 || listen(c->lfd, 128) < 0) {
@@ -198,7 +199,21 @@ static void gt_session_accept(struct gt_collector *c)
 		if (fd < 0)
 			return;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-		    (cred.uid != geteuid() && cred.uid != 0) || c->nconns >= GT_CONNS_MAX) {
+		    c->nconns >= GT_CONNS_MAX) {
+			close(fd);
+			continue;
+		}
+		if (cred.uid != geteuid() && cred.uid != 0) {
+			/*
+			 * Another user reached the socket (its directory is 0700,
+			 * so only through a misconfiguration): never serve it.
+			 * Counted against its pid, so the file says it happened.
+			 */
+			gt_col_log("process %u of uid %u refused: the session belongs to uid %u; "
+				   "run the process as that user or start a session of your own",
+				   (unsigned int)cred.pid, (unsigned int)cred.uid,
+				   (unsigned int)geteuid());
+			gt_collector_corrupt(c, (uint32_t)cred.pid, 1);
 			close(fd);
 			continue;
 		}

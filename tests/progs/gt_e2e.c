@@ -233,6 +233,91 @@ static int mode_getppid(int n)
 	return 0;
 }
 
+/*
+ * noise: @n events Test.E2E/Noise {seq, junk} where junk is 200 bytes that
+ * zstd cannot compress, so a trace grows by ~200 bytes per event (flight
+ * recorder tests fill a 1 MiB window quickly); paced so the ring never
+ * overflows (a hole in seq would be a loss, not an eviction).
+ */
+static int mode_noise(int n)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	unsigned char junk[200];
+
+	for (int i = 0; i < n; i++) {
+		for (size_t k = 0; k < sizeof(junk); k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			junk[k] = (unsigned char)x;
+		}
+		GT_EVENT(gt_e2e_prov, GT_LEVEL_INFO, 0, "Noise", GT_I64("seq", i),
+			 GT_BYTES("junk", junk, sizeof(junk)));
+		if (i % 256 == 255)
+			usleep(1000);
+	}
+	return 0;
+}
+
+/*
+ * halfrec RATE SECONDS (tests/cli/fault/midrecord.sh): a producer killed in
+ * the middle of writing a record.  Thread "half" commits Test.E2E/HalfDone
+ * {seq 0..4}, then reserves a Test.E2E/Half record with gt_rec_reserve(),
+ * writes half of its payload and never commits it.  Meanwhile thread 1
+ * emits Test.E2E/Num {thread 1, seq} at RATE per second for SECONDS; once it
+ * is done, "thread 1 emitted N" is printed and the process SIGKILLs itself
+ * with the half-written record still reserved.
+ */
+static pthread_mutex_t half_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t half_cv = PTHREAD_COND_INITIALIZER;
+static int half_state; /* 1: record reserved */
+
+static void *half_main(void *arg)
+{
+	static struct gt_site_state st = { GT_SITE_UNREG, 0, NULL, NULL };
+	static const char types[] = { GT_TYPE_I64, 0 };
+	static const struct gt_site site = { &gt_e2e_prov, "Half", __FILE__, NULL, types, "seq\0",
+					     0, __LINE__, GT_KIND_EVENT, GT_LEVEL_INFO, 1, 0, &st };
+	struct gt_commit c;
+	uint32_t id;
+	unsigned char *w;
+
+	(void)arg;
+	for (int i = 0; i < 5; i++)
+		GT_EVENT(gt_e2e_prov, GT_LEVEL_INFO, 0, "HalfDone", GT_I64("seq", i));
+	id = gt_site_slow(&site);
+	w = id ? gt_rec_reserve(id, sizeof(struct gt_rec_hdr) + 8, &c) : NULL;
+	if (w)
+		memset(w, 0xab, 4); /* half of the i64, then never gt_rec_commit() */
+	pthread_mutex_lock(&half_mu);
+	half_state = 1;
+	pthread_cond_signal(&half_cv);
+	pthread_mutex_unlock(&half_mu);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int mode_halfrec(int rate, double seconds)
+{
+	struct gt_e2e_num num = { 1, rate, seconds, NULL, 0 };
+	pthread_t th_half, th_num;
+
+	if (pthread_create(&th_half, NULL, half_main, NULL))
+		return 1;
+	pthread_mutex_lock(&half_mu);
+	while (!half_state)
+		pthread_cond_wait(&half_cv, &half_mu);
+	pthread_mutex_unlock(&half_mu);
+	if (pthread_create(&th_num, NULL, num_main, &num))
+		return 1;
+	pthread_join(th_num, NULL);
+	printf("thread 1 emitted %lld\n", num.emitted);
+	fflush(stdout);
+	raise(SIGKILL);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -262,8 +347,13 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "numbered") && argc > 4)
 		return mode_numbered(atoi(argv[2]), atoi(argv[3]), atof(argv[4]),
 				     argc > 5 ? argv[5] : NULL);
+	if (!strcmp(mode, "noise") && argc > 2)
+		return mode_noise(atoi(argv[2]));
+	if (!strcmp(mode, "halfrec") && argc > 3)
+		return mode_halfrec(atoi(argv[2]), atof(argv[3]));
 	fprintf(stderr,
 		"usage: gt_e2e types|spans|log|threads N COUNT|fork|output|killself N|exit CODE|\n"
-		"              numbered THREADS RATE SECONDS [STOPFILE]|syscalls N|getppid N\n");
+		"              numbered THREADS RATE SECONDS [STOPFILE]|syscalls N|getppid N|\n"
+		"              noise N|halfrec RATE SECONDS\n");
 	return 2;
 }
