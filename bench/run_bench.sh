@@ -6,9 +6,13 @@
 # usage: sh bench/run_bench.sh BUILD_DIR       (make bench: BUILD_DIR=build-bench, Release)
 # Knobs (environment): BENCH_EVENTS events per thread per run (5000000),
 # BENCH_RUNS runs per emit benchmark (5), BENCH_DISABLED_EVENTS (200000000),
-# BENCH_SYNTH_EVENTS events in the synthetic scan file (100000000),
-# BENCH_SKIP_DEMO=1 to skip the demo pipeline, BENCH_SKIP_LTTNG=1 to skip
-# the LTTng-UST rows, BENCH_LTTNG_EVENTS (1000000), CALLGRIND_EVENTS
+# BENCH_SYNTH_EVENTS events in the largest synthetic file (100000000),
+# BENCH_SCALE="1000000 10000000" the smaller scale points (synthetic files
+# and captures; the largest is BENCH_SYNTH_EVENTS), BENCH_CONTROL_RUNS
+# sessions per control-plane row (5), BENCH_SKIP_DEMO=1 to skip the demo
+# pipeline, BENCH_SKIP_LTTNG=1 to skip the LTTng-UST rows (the gtrace half
+# of every side-by-side row still runs), BENCH_LTTNG_EVENTS (1000000),
+# CALLGRIND_EVENTS
 # (200000, for the instruction rows of bench/callgrind.sh; skipped without
 # valgrind).  The LTTng rows need liblttng-ust-dev (at build time),
 # lttng-tools and babeltrace2; a session daemon is started if none runs,
@@ -25,7 +29,11 @@ N=${BENCH_EVENTS:-5000000}
 RUNS=${BENCH_RUNS:-5}
 NDIS=${BENCH_DISABLED_EVENTS:-200000000}
 NSYN=${BENCH_SYNTH_EVENTS:-100000000}
+SCALE="${BENCH_SCALE-1000000 10000000} $NSYN"
+NCP=${BENCH_CONTROL_RUNS:-5}
 OUT=$B/bench-out
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+T_START=$(date +%s)
 
 die() {
 	echo "run_bench.sh: $*" >&2
@@ -77,8 +85,15 @@ else:
 }
 
 TABLE=$OUT/table.txt
+VERSUS=$OUT/versus.txt
+# row TITLE RESULT DETAIL: one line of the table; the load average (1 min)
+# at the time goes at the end of the detail, since the machine is shared
 row() {
-	printf '%-40s %16s   %s\n' "$1" "$2" "$3" >>"$TABLE"
+	printf '%-40s %16s   %s [load %s]\n' "$1" "$2" "$3" "$(cut -d' ' -f1 /proc/loadavg)" >>"$TABLE"
+}
+# vs_row WHAT GTRACE LTTNG RATIO: one line of the side-by-side table
+vs_row() {
+	printf '%-44s %18s %18s   %s\n' "$1" "$2" "$3" "$4" >>"$VERSUS"
 }
 
 echo "run_bench.sh: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
@@ -156,23 +171,77 @@ row "emit 2-thread file: size" "$(val "$line" bytes_per_event) B/ev" \
 	"$(val "$line" events) events, $(val "$line" bytes) bytes"
 row "emit 2-thread file: full scan, 2 thr" "$(val "$line" best_meps) M ev/s" \
 	"best of 3, median $(val "$line" median_meps); every field read"
-syn=$OUT/synthetic.gtrace
-"$SCAN" -g "$syn" -n "$NSYN" >/dev/null || die "bench_scan -g failed"
-for t in 1 2; do
-	line=$("$SCAN" -t "$t" -r 3 "$syn") || die "bench_scan -t $t failed on $syn"
-	row "synthetic file: full scan, $t thr" "$(val "$line" best_meps) M ev/s" \
-		"best of 3, median $(val "$line" median_meps); $(val "$line" events) events"
+# ---- scale: synthetic files of 1 M, 10 M, 100 M events (the format writer) ----
+# size must grow linearly; `gtrace info --no-verify` (footer only) must stay
+# flat; `gtrace info` (default) also hashes every chunk, so it grows with
+# the file; the full scan's speed must hold.
+for n in $SCALE; do
+	syn=$OUT/synthetic_$n.gtrace
+	"$SCAN" -g "$syn" -n "$n" >/dev/null || die "bench_scan -g -n $n failed"
+	if [ "$n" = "$NSYN" ]; then
+		threads="1 2"
+	else
+		threads=2
+	fi
+	for t in $threads; do
+		line=$("$SCAN" -t "$t" -r 3 "$syn") || die "bench_scan -t $t failed on $syn"
+		row "synthetic $n: full scan, $t thr" "$(val "$line" best_meps) M ev/s" \
+			"best of 3, median $(val "$line" median_meps); $(val "$line" events) events"
+	done
+	row "synthetic $n: size" "$(val "$line" bytes_per_event) B/ev" "$(val "$line" bytes) bytes"
+	ms=$(timed 5 "$GTRACE" info "$syn") || die "gtrace info failed on $syn"
+	row "gtrace info, $n-event file" "$ms ms" "median of 5, whole process; verifies every chunk's checksum"
+	ms=$(timed 5 "$GTRACE" info --no-verify "$syn") || die "gtrace info --no-verify failed on $syn"
+	row "gtrace info --no-verify, $n-event file" "$ms ms" "median of 5, whole process; footer only"
+	[ "$n" = "$NSYN" ] || rm -f "$syn"
 done
-row "synthetic file: size" "$(val "$line" bytes_per_event) B/ev" "$(val "$line" bytes) bytes"
-ms=$(timed 5 "$GTRACE" info "$syn") || die "gtrace info failed on $syn"
-row "gtrace info, $NSYN-event file" "$ms ms" "median of 5, whole process"
+
+# ---- scale: the collector's peak memory while capturing 1 M, 10 M, 100 M events ----
+# gtrace run's own process (collector, writer thread), VmHWM sampled every
+# 2 ms by bench_rss.py; bench_emit emits as fast as it can, so at default
+# buffers most events are dropped at the ring (counted in the file).
+for n in $SCALE; do
+	line=$(python3 "$BENCH_DIR/bench_rss.py" "$GTRACE" run --op "rss_$n" --dir "$OUT/rss" -- \
+		"$EMIT" -t 1 -n "$n" -r 1 -l "rss_$n") || die "gtrace run (rss $n) failed"
+	f=$(ls "$OUT/rss/rss_$n"_*.gtrace)
+	got=$(info_events "$f" Bench.Emit) || die "gtrace info --json failed on $f"
+	row "collector peak RSS, $n events emitted" "$(($(val "$line" peak_kb) / 1024)) MiB" \
+		"VmHWM of gtrace run; recorded $got, $(wc -c <"$f") bytes, $(val "$line" wall_ms) ms"
+	rm -f "$f"
+done
 
 # ---- gtrace run around an uninstrumented command ----
-base=$(timed 11 /bin/true) || die "cannot run /bin/true"
-wrapped=$(timed 11 "$GTRACE" run --op true --dir "$OUT/run" -- /bin/true) ||
-	die "gtrace run -- /bin/true failed"
-row "gtrace run -- /bin/true, added" "$(awk "BEGIN { printf \"%.2f\", $wrapped - $base }") ms" \
-	"median of 11: $wrapped ms vs $base ms bare"
+# bare and wrapped runs alternate, so a change in the machine's load hits both
+line=$(python3 - "$GTRACE" "$OUT/run" <<'PY'
+import subprocess, sys, time
+gt, d = sys.argv[1], sys.argv[2]
+base, wrap = [], []
+for _ in range(21):
+    for cmd, acc in ((["/bin/true"], base), ([gt, "run", "--op", "true", "--dir", d, "--", "/bin/true"], wrap)):
+        t0 = time.perf_counter()
+        if subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
+            sys.exit(1)
+        acc.append((time.perf_counter() - t0) * 1e3)
+base.sort()
+wrap.sort()
+print("base=%.2f wrapped=%.2f added=%.2f" % (base[10], wrap[10], wrap[10] - base[10]))
+PY
+) || die "gtrace run -- /bin/true failed"
+row "gtrace run -- /bin/true, added" "$(val "$line" added) ms" \
+	"median of 21 (alternating): $(val "$line" wrapped) ms vs $(val "$line" base) ms bare"
+[ "$(ls "$OUT/run" | wc -l)" -eq 21 ] || die "gtrace run -- /bin/true did not leave 21 files"
+rm -rf "$OUT/run"
+
+# ---- control plane of a long-lived session (bench_control.py; LTTng side below) ----
+python3 "$BENCH_DIR/bench_control.py" gtrace "$GTRACE" "$EMIT" "$OUT/control" "$NCP" \
+	>"$OUT/control_gtrace.txt" || die "bench_control.py gtrace failed"
+# cp_ms SIDE ROW: median ms of a control-plane row
+cp_ms() {
+	sed -n "s/^control $1 $2 median_ms=\([0-9.]*\) .*/\1/p" "$OUT/control_$1.txt"
+}
+for r in ready first_event rotate rotate_collector stop; do
+	row "session $r (gtrace)" "$(cp_ms gtrace $r) ms" "median of $(sed -n "s/^control gtrace $r .* n=//p" "$OUT/control_gtrace.txt") (bench_control.py)"
+done
 
 # ---- LTTng-UST 2.13 side by side: same payload, same machine, same run ----
 # lt_run NAME ARGS...: bench_lttng ARGS in a fresh LTTng session writing to
@@ -194,7 +263,7 @@ lt_run() {
 lttng_bench() {
 	lt_started=""
 	if ! lttng list >/dev/null 2>&1; then
-		lttng-sessiond --daemonize >/dev/null 2>&1 || {
+		lttng-sessiond --daemonize --no-kernel >/dev/null 2>&1 || {
 			row "LTTng-UST side by side" "skipped" "lttng-sessiond does not start"
 			return 0
 		}
@@ -211,21 +280,34 @@ lttng_bench() {
 		lt_ns=$(val "$line" median_ns)
 		row "LTTng-UST, 1 thr, 20k bursts" "$lt_ns ns/ev" \
 			"min $(val "$line" min_ns); gtrace is $(awk "BEGIN { printf \"%.1fx\", $lt_ns / $ns_burst }") faster; $disc discarded"
+		vs_lt_ns=$lt_ns
 		lt_bytes=$(du -sb "$lt_dir" | cut -f1)
 		gt_bytes=$(wc -c <"$file_burst")
 		row "LTTng CTF size, same events" "$(awk "BEGIN { printf \"%.2f\", $lt_bytes / $got }") B/ev" \
 			"$lt_bytes bytes; gtrace file $gt_bytes bytes = 1/$(awk "BEGIN { printf \"%.0f\", $lt_bytes / $gt_bytes }") of it"
+		vs_lt_bytes=$lt_bytes
 		ms=$(timed 3 babeltrace2 --output-format=dummy "$lt_dir") || ms=0
 		lt_meps=$(awk "BEGIN { printf \"%.2f\", ($ms > 0 ? $got / $ms / 1000 : 0) }")
 		gline=$("$SCAN" -t 2 -r 3 "$file_burst") || die "bench_scan failed on $file_burst"
 		row "babeltrace2 -o dummy, same events" "$lt_meps M ev/s" \
 			"median of 3; gtrace full scan (2 thr) $(val "$gline" best_meps) M ev/s = $(awk "BEGIN { printf \"%.0fx\", ($lt_meps > 0 ? $(val "$gline" best_meps) / $lt_meps : 0) }")"
+		vs_lt_meps=$lt_meps
+		vs_gt_meps=$(val "$gline" best_meps)
 	else
 		row "LTTng-UST side by side" "failed" "lttng session or bench_lttng failed"
 	fi
 	if lt_run sustained -t 1 -n "$NLT" -r 3; then
 		row "LTTng-UST, 1 thr, sustained" "$(val "$line" median_ns) ns/ev" \
 			"min $(val "$line" min_ns); $NLT events x 3 runs"
+	fi
+	if python3 "$BENCH_DIR/bench_control.py" lttng "$LT" "$OUT/control_lt" "$NCP" \
+		>"$OUT/control_lttng.txt" 2>"$OUT/control_lttng.err"; then
+		for r in ready first_event rotate stop; do
+			row "session $r (LTTng)" "$(cp_ms lttng $r) ms" "median of $NCP sessions (bench_control.py)"
+		done
+	else
+		row "session control (LTTng)" "failed" "see $OUT/control_lttng.err"
+		: >"$OUT/control_lttng.txt"
 	fi
 	if [ -n "$lt_started" ]; then
 		# the session daemon this script started, and only that one
@@ -242,9 +324,38 @@ NLT=${BENCH_LTTNG_EVENTS:-1000000}
 if [ "${BENCH_SKIP_LTTNG:-0}" != 1 ] && [ -x "$LT" ] && command -v lttng >/dev/null 2>&1 &&
 	command -v lttng-sessiond >/dev/null 2>&1 && command -v babeltrace2 >/dev/null 2>&1; then
 	lttng_bench
+elif [ "${BENCH_SKIP_LTTNG:-0}" = 1 ]; then
+	row "LTTng-UST side by side" "skipped" "BENCH_SKIP_LTTNG=1"
 else
-	row "LTTng-UST side by side" "skipped" "needs liblttng-ust-dev lttng-tools babeltrace2"
+	row "LTTng-UST side by side" "skipped" "needs liblttng-ust-dev (at build time), lttng-tools, babeltrace2"
 fi
+
+# ---- the side-by-side table: one row per comparison, ratio = how many times better gtrace is ----
+# ratio A B WORD: "A/B WORD" with one decimal, or "-" when either is missing or zero
+ratio() {
+	awk -v a="${1:-0}" -v b="${2:-0}" -v w="$3" \
+		'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.1fx %s", a / b, w; else printf "-" }'
+}
+lt_or_skip() {
+	if [ -n "$1" ]; then echo "$1 $2"; else echo "skipped"; fi
+}
+vs_row "enabled event, 1 thr, 20k bursts (median)" "$ns_burst ns" "$(lt_or_skip "${vs_lt_ns:-}" ns)" \
+	"$(ratio "${vs_lt_ns:-}" "$ns_burst" faster)"
+gt_bytes=$(wc -c <"$file_burst")
+vs_row "size of the same 20k-burst events" "$gt_bytes B" "$(lt_or_skip "${vs_lt_bytes:-}" B)" \
+	"$(ratio "${vs_lt_bytes:-}" "$gt_bytes" smaller)"
+if [ -n "${vs_gt_meps:-}" ]; then
+	vs_row "decode every event (scan 2 thr / babeltrace2)" "$vs_gt_meps M ev/s" "$vs_lt_meps M ev/s" \
+		"$(ratio "$vs_gt_meps" "$vs_lt_meps" faster)"
+else
+	vs_row "decode every event (scan 2 thr / babeltrace2)" "see table" "skipped" "-"
+fi
+for r in ready first_event rotate stop; do
+	lt=""
+	[ -s "$OUT/control_lttng.txt" ] && lt=$(cp_ms lttng $r)
+	vs_row "session $r (median, $NCP sessions)" "$(cp_ms gtrace $r) ms" "$(lt_or_skip "$lt" ms)" \
+		"$(ratio "$lt" "$(cp_ms gtrace $r)" faster)"
+done
 
 # ---- the demo pipeline: bytes/event ----
 if [ "${BENCH_SKIP_DEMO:-0}" != 1 ] && [ -x "$B/examples/demo/pf_setup" ]; then
@@ -270,3 +381,9 @@ echo
 printf '%-40s %16s   %s\n' "benchmark" "result" "detail"
 printf '%-40s %16s   %s\n' "---------" "------" "------"
 cat "$TABLE"
+echo
+printf '%-44s %18s %18s   %s\n' "gtrace vs LTTng-UST 2.13" "gtrace" "LTTng-UST" "ratio"
+printf '%-44s %18s %18s   %s\n' "------------------------" "------" "---------" "-----"
+cat "$VERSUS"
+echo
+echo "run_bench.sh: $(($(date +%s) - T_START)) s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

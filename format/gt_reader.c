@@ -71,6 +71,7 @@ struct gt_reader {
 	const uint8_t *data;
 	size_t size;
 	bool mapped;
+	int fd; /* the mapped file, kept for the verify pass (pread); -1 for memory */
 	char errmsg[512];
 	char note[256];
 	char footer_note[300]; /* a footer that verified but could not be used */
@@ -512,15 +513,16 @@ static int gt_footer_parse(struct gt_reader *r, const uint8_t *p, size_t n, uint
 /* Validate a block header at @off; return its payload size or a negative reason. */
 enum { GT_BH_SHORT = -1, GT_BH_BAD = -2, GT_BH_PAST = -3 };
 
-static int64_t gt_blk_hdr_check(const struct gt_reader *r, uint64_t off, uint32_t *type,
-				uint32_t *raw)
+/* ... with the header's bytes at @h when given (a copy read from the file), else mapped. */
+static int64_t gt_blk_hdr_check_at(const struct gt_reader *r, const uint8_t *h, uint64_t off,
+				   uint32_t *type, uint32_t *raw)
 {
-	const uint8_t *h;
 	uint32_t size;
 
 	if (off > r->size || r->size - off < GT_BLK_HDR_SIZE)
 		return GT_BH_SHORT;
-	h = r->data + off;
+	if (!h)
+		h = r->data + off;
 	if (gt_le32(h) != GT_BLK_MAGIC || !GT_SUM_OK(gt_le32(h + 28), (uint32_t)gt_blk_check(h)))
 		return GT_BH_BAD;
 	*type = gt_le32(h + 4);
@@ -532,6 +534,12 @@ static int64_t gt_blk_hdr_check(const struct gt_reader *r, uint64_t off, uint32_
 	if (size > r->size - off - GT_BLK_HDR_SIZE)
 		return GT_BH_PAST;
 	return size;
+}
+
+static int64_t gt_blk_hdr_check(const struct gt_reader *r, uint64_t off, uint32_t *type,
+				uint32_t *raw)
+{
+	return gt_blk_hdr_check_at(r, NULL, off, type, raw);
 }
 
 static bool gt_payload_ok(const struct gt_reader *r, uint64_t off, uint32_t size)
@@ -989,6 +997,7 @@ static int gt_reader_new(const char *name, struct gt_reader **out)
 		return -ENOMEM;
 	}
 	r->sum.recover_note = r->note;
+	r->fd = -1;
 	*out = r;
 	return 0;
 }
@@ -1053,8 +1062,10 @@ int gt_reader_open_ex(const char *path, unsigned int flags, struct gt_reader **o
 		}
 		r->data = m;
 		r->mapped = true;
+		r->fd = fd;
+	} else {
+		close(fd);
 	}
-	close(fd);
 	ret = gt_reader_load(r, flags);
 	if (ret < 0)
 		goto fail;
@@ -1114,6 +1125,8 @@ void gt_reader_close(struct gt_reader *r)
 		munmap((void *)r->data, r->size);
 	else
 		free((void *)r->data);
+	if (r->fd >= 0)
+		close(r->fd);
 	for (size_t i = 0; i < r->nschemas; i++)
 		free(r->schemas[i].mem);
 	free(r->schemas);
@@ -1144,12 +1157,16 @@ const struct gt_summary *gt_reader_summary(const struct gt_reader *r)
 	return &r->sum;
 }
 
-/* Check chunk @i's block header against the index and its checksum. */
-static int gt_chunk_check(struct gt_reader *r, size_t i)
+/*
+ * Check chunk @i's block header against the index and its checksum.  @blk:
+ * the block's bytes (header and payload) copied from the file by the
+ * verify pass, or NULL to read them through the mapping.
+ */
+static int gt_chunk_check(struct gt_reader *r, size_t i, const uint8_t *blk)
 {
 	const struct gt_rchunk *ck = &r->chunks[i];
 	uint32_t type = 0, raw = 0;
-	int64_t size = gt_blk_hdr_check(r, ck->info.offset, &type, &raw);
+	int64_t size = gt_blk_hdr_check_at(r, blk, ck->info.offset, &type, &raw);
 
 	if (size < 0 || type != GT_BLK_CHUNK || (uint64_t)size != ck->info.size ||
 	    raw != ck->info.raw_size) {
@@ -1157,7 +1174,8 @@ static int gt_chunk_check(struct gt_reader *r, size_t i)
 			ck->info.offset);
 		return -GT_ECORRUPT;
 	}
-	if (!gt_payload_ok(r, ck->info.offset, ck->info.size)) {
+	if (blk ? !GT_SUM_OK(XXH3_64bits(blk + GT_BLK_HDR_SIZE, ck->info.size), gt_le64(blk + 16))
+		: !gt_payload_ok(r, ck->info.offset, ck->info.size)) {
 		gt_fail(r, "chunk %zu at offset %" PRIu64 ": checksum mismatch (file damaged)", i,
 			ck->info.offset);
 		return -GT_ECORRUPT;
@@ -1165,16 +1183,85 @@ static int gt_chunk_check(struct gt_reader *r, size_t i)
 	return 0;
 }
 
+#define GT_VERIFY_WIN (256u << 10) /* bytes per read of the verify pass, at least */
+
+/*
+ * Read [@off, @off + @need) of the file into the window @win (@cap bytes),
+ * reading ahead as far as the window allows; *@lo..*@hi is what it holds.
+ * Return: a pointer to @off's bytes, or NULL when the file reads short.
+ */
+static const uint8_t *gt_verify_fill(const struct gt_reader *r, uint8_t *win, size_t cap,
+				     uint64_t off, size_t need, uint64_t *lo, uint64_t *hi)
+{
+	size_t len, got = 0;
+
+	if (off >= *lo && off <= *hi && need <= *hi - off)
+		return win + (off - *lo);
+	len = r->size - off < cap ? (size_t)(r->size - off) : cap;
+	while (got < len) {
+		ssize_t n = pread(r->fd, win + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	*lo = off;
+	*hi = off + got;
+	return need <= got ? win : NULL;
+}
+
+/*
+ * The checksum pass reads the chunks with pread() into one small reused
+ * window (256 KiB, or the largest chunk) rather than through the mapping:
+ * on this project's VM, faulting in and later unmapping every page of a
+ * 50 MB file costs more than copying it, and a small window is faulted in
+ * once (docs/perf.md, "gtrace info").  A file that changes under us reads
+ * short or hashes differently, and either is reported as damage.
+ */
 int gt_reader_verify(struct gt_reader *r)
 {
+	uint64_t lo = 0, hi = 0;
+	uint8_t *win = NULL;
+	size_t cap = 0;
+	int ret = 0;
+
 	if (r->verified)
 		return 0;
-	for (size_t i = 0; i < r->nchunks; i++) {
-		int ret = gt_chunk_check(r, i);
-
-		if (ret < 0)
-			return ret;
+	if (r->fd >= 0 && r->nchunks) {
+		cap = GT_VERIFY_WIN;
+		/* every size was bounded by GT_CHUNK_BLK_MAX when the index was read */
+		for (size_t i = 0; i < r->nchunks; i++)
+			if (r->chunks[i].info.size <= GT_CHUNK_BLK_MAX &&
+			    GT_BLK_HDR_SIZE + (size_t)r->chunks[i].info.size > cap)
+				cap = GT_BLK_HDR_SIZE + (size_t)r->chunks[i].info.size;
+		if (cap > r->size)
+			cap = r->size;
+		win = malloc(cap); /* NULL: hash through the mapping instead */
 	}
+	for (size_t i = 0; i < r->nchunks && !ret; i++) {
+		const struct gt_chunk_info *ci = &r->chunks[i].info;
+		const uint8_t *blk = NULL;
+
+		if (win && cap > GT_BLK_HDR_SIZE && ci->offset <= r->size &&
+		    ci->size <= cap - GT_BLK_HDR_SIZE &&
+		    GT_BLK_HDR_SIZE + (uint64_t)ci->size <= r->size - ci->offset) {
+			blk = gt_verify_fill(r, win, cap, ci->offset, GT_BLK_HDR_SIZE + ci->size,
+					     &lo, &hi);
+			if (!blk) {
+				gt_fail(r, "chunk %zu at offset %" PRIu64
+					   ": file reads short (changed or damaged while read)",
+					i, ci->offset);
+				ret = -GT_ECORRUPT;
+				break;
+			}
+		}
+		ret = gt_chunk_check(r, i, blk);
+	}
+	free(win);
+	if (ret < 0)
+		return ret;
 	r->verified = true;
 	return 0;
 }
@@ -1413,7 +1500,7 @@ static int gt_dchunk_decode(struct gt_reader *r, size_t i, struct gt_dchunk **ou
 
 	d = *out; /* a recycled chunk, or NULL */
 	*out = NULL;
-	ret = gt_chunk_check(r, i);
+	ret = gt_chunk_check(r, i, NULL);
 	if (ret < 0) {
 		gt_dchunk_free(d);
 		return ret;

@@ -171,7 +171,9 @@ enum gt_reader_open_flags {
  * first incomplete or bad one, and summary->recovered is set.  A footer
  * that fails its checksum or does not parse also leads to recovery.  The
  * file is mapped read-only: a file still being written may be opened (what
- * is on disk at open time is read), but it must not shrink while open.
+ * is on disk at open time is read), but it must not shrink while open.  The
+ * reader keeps one descriptor of the file open until gt_reader_close(), for
+ * the checksum pass (gt_reader_verify() reads chunks with pread()).
  *
  * Return: 0; -errno from open/fstat/mmap (e.g. -ENOENT, -EISDIR);
  * -GT_ECORRUPT (not a gtrace file, bad header checksum, a chunk that names
@@ -223,6 +225,9 @@ const struct gt_summary *gt_reader_summary(const struct gt_reader *r);
 
 /**
  * gt_reader_verify() - check every chunk's checksum without decompressing.
+ * A file reader copies the chunks through a small buffer (pread) rather than
+ * touching the whole mapping; a file that changes meanwhile is reported as
+ * damaged.
  * Return: 0; -GT_ECORRUPT with gt_reader_errmsg() naming the first bad chunk
  * and its offset.  Since 0.1.
  */
