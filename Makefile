@@ -8,6 +8,7 @@
 #   make fuzz     build the libFuzzer targets with clang, fuzz each FUZZ_SECONDS
 #   make fuzz-merge  add the inputs `make fuzz` found that add coverage to
 #                 tests/fuzz/corpus/ (review, then commit them)
+#   make soak     outside CI: 110 load runs through one session, fail on fd/memory/segment growth (~10 min)
 
 BUILD ?= build
 PREFIX ?= /usr/local
@@ -41,7 +42,7 @@ TSAN_TESTS ?= unit.test_lib|unit.test_collector|cli.e2e|cli.session
 DEB_PACKAGES := build-essential cmake pkg-config libzstd-dev libxxhash-dev \
 	libjansson-dev python3 clang libclang-rt-14-dev libtracefs-dev libtraceevent-dev
 
-.PHONY: all deps configure build test demo install bench clean asan tsan fuzz fuzz-merge
+.PHONY: all deps configure build test demo install bench clean asan tsan fuzz fuzz-merge soak
 
 all: build
 
@@ -114,6 +115,14 @@ fuzz: deps
 
 fuzz-merge:
 	tests/fuzz/run_fuzz.sh --merge $(FUZZ_BUILD)
+
+# Soak (docs/reliability.md): one long-lived session, SOAK_ITERATIONS load
+# runs (tests/soak/soak.sh lists its knobs); not part of `make test`.
+SOAK_BUILD ?= build-soak
+soak: deps
+	cmake -S . -B $(SOAK_BUILD) $(CMAKE_FLAGS)
+	cmake --build $(SOAK_BUILD) -j $(JOBS) --target gtrace gt_load
+	tests/soak/soak.sh $(SOAK_BUILD)
 
 clean:
 	rm -rf $(BUILD) build-bench $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

@@ -2,7 +2,8 @@
 /*
  * cmd_run.c - `gtrace run`: trace one command into one file.
  *
- *   gtrace run [--op NAME] [--dir DIR] [--profile P] [--timeout S] [--strict] -- CMD [ARGS...]
+ *   gtrace run [--op NAME] [--dir DIR] [--profile P] [--timeout S] [--strict]
+ *              [--mode file|memory] [--keep failure|always] [--window SIZE] -- CMD [ARGS...]
  *
  * Opens DIR/<NAME>_<YYYYMMDD>_<HHMMSS>.gtrace, starts a collector with a
  * session socket, and runs CMD in its own process group with GTRACE_SESSION
@@ -10,12 +11,22 @@
  * byte for byte, and recorded line by line).  The loop waits on the session,
  * the pipes and a signalfd: SIGCHLD reaps the command, SIGINT/SIGTERM/SIGHUP/
  * SIGQUIT are forwarded to its process group, --timeout sends SIGTERM then
- * SIGKILL after a grace period.  gtrace exits with the command's own status
+ * SIGKILL after a grace period to the group and to every other descendant
+ * (gtrace is a child subreaper, so daemons stay descendants).  The output
+ * goes through a relay process (collector/output.c) that keeps it flowing
+ * if gtrace dies (docs/reliability.md).  gtrace exits with the command's own status
  * (128+N for signal N, 124 on timeout) so tracing never changes a verdict:
  * when tracing cannot start, it warns and runs the command untraced, unless
  * --strict makes that an error (exit 2, command not run).
+ *
+ * --mode memory (flight recorder) writes nothing while CMD runs: the trace
+ * stays in an in-memory window of the last --window SIZE compressed bytes
+ * (format/gt_window.c), written to the file at the end only when --keep
+ * says so: `failure` (the default) when CMD failed (non-zero exit, signal,
+ * timeout, not executable), `always` in every case.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -39,11 +51,16 @@
 #include <gtrace/version.h>
 
 #include "collector/gt_collector.h"
+#include "collector/gt_daemon.h"
+#include "collector/gt_import.h"
 #include "commands.h"
+#include "format/gt_window.h"
 
 #define GT_RUN_GRACE_NS 2000000000ull /* SIGTERM -> SIGKILL on timeout */
 #define GT_RUN_LINGER_NS 500000000ull /* wait for pipes after the command exited */
 #define GT_RUN_CLASH_MAX 10000u
+
+enum { GT_KEEP_UNSET = 0, GT_KEEP_FAILURE = 1, GT_KEEP_ALWAYS = 2 };
 
 struct gt_run {
 	/* options */
@@ -52,6 +69,9 @@ struct gt_run {
 	const char *profile_arg;
 	double timeout_s;
 	bool strict;
+	bool memory;		/* --mode memory */
+	int keep;		/* GT_KEEP_*, memory mode only */
+	uint64_t window;	/* --window bytes, memory mode only */
 	char **cmd;
 	/* tracing state; traced == false means the command runs untraced */
 	bool traced;
@@ -60,12 +80,17 @@ struct gt_run {
 	struct gt_writer *w;
 	struct gt_collector *c;
 	uint32_t clock;
+	const char *name; /* sanitised op name */
+	struct tm tm;     /* start time, for the file name */
 	/* the command */
 	pid_t pid;
 	int status; /* wait status */
 	bool done;
 	bool timed_out;
 	bool exec_failed;
+	/* the output relay (collector/output.c): 0 when none or reaped */
+	pid_t relay;
+	int relay_ctl; /* "q" + close ends it; -1 when none */
 };
 
 static uint64_t gt_run_now(void)
@@ -78,8 +103,15 @@ static uint64_t gt_run_now(void)
 
 static int gt_run_usage(FILE *f)
 {
-	fprintf(f, "usage: gtrace run [--op NAME] [--dir DIR] [--profile P] [--mode file]\n"
-		   "                  [--timeout SECONDS] [--strict] -- CMD [ARGS...]\n");
+	fprintf(f, "usage: gtrace run [--op NAME] [--dir DIR] [--profile P] [--timeout SECONDS]\n"
+		   "                  [--strict] [--mode file|memory] [--keep failure|always]\n"
+		   "                  [--window SIZE] -- CMD [ARGS...]\n"
+		   "  --mode memory  keep the trace in memory, the last --window SIZE of it\n"
+		   "                 (default 64M; K/M/G suffixes, at least 1M), and write the\n"
+		   "                 file only as --keep says: failure (default: non-zero exit,\n"
+		   "                 signal or timeout) or always\n"
+		   "  --timeout S    after S seconds SIGTERM the command and every process it\n"
+		   "                 left behind (daemons too), SIGKILL 2 s later; exit 124\n");
 	return 2;
 }
 
@@ -90,7 +122,7 @@ static int gt_run_parse(struct gt_run *r, int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
 		const char *names[] = {
-			"--op", "--dir", "--profile", "--timeout", "--mode", "--keep",
+			"--op", "--dir", "--profile", "--timeout", "--mode", "--keep", "--window",
 		};
 		size_t k;
 
@@ -155,22 +187,45 @@ static int gt_run_parse(struct gt_run *r, int argc, char **argv)
 			break;
 		}
 		case 4:
-			if (!strcmp(v, "file"))
+			if (!strcmp(v, "file") || !strcmp(v, "memory")) {
+				r->memory = !strcmp(v, "memory");
 				break;
-			if (!strcmp(v, "memory")) {
-				fprintf(stderr,
-					"gtrace run: --mode memory is not supported yet (use --mode file)\n");
-				return -1;
 			}
 			fprintf(stderr, "gtrace run: bad --mode '%s' (expected file or memory)\n",
 				v);
 			return -1;
-		default:
+		case 5:
+			if (!strcmp(v, "failure") || !strcmp(v, "always")) {
+				r->keep = !strcmp(v, "always") ? GT_KEEP_ALWAYS : GT_KEEP_FAILURE;
+				break;
+			}
 			fprintf(stderr,
-				"gtrace run: --keep is not supported yet (it needs --mode memory)\n");
+				"gtrace run: bad --keep '%s' (expected failure or always)\n", v);
 			return -1;
+		default: {
+			int e = gt_window_parse_size(v, &r->window);
+
+			if (e < 0) {
+				fprintf(stderr,
+					"gtrace run: bad --window '%s' (%s; expected a size "
+					"from 1M to 64G, e.g. 64M or 512K)\n",
+					v, e == -ERANGE ? "out of range" : "not a size");
+				return -1;
+			}
+			break;
+		}
 		}
 	}
+	if (!r->memory && (r->keep || r->window)) {
+		fprintf(stderr, "gtrace run: %s needs --mode memory (file mode always writes the "
+				"whole trace)\n",
+			r->keep ? "--keep" : "--window");
+		return -1;
+	}
+	if (r->memory && !r->keep)
+		r->keep = GT_KEEP_FAILURE;
+	if (r->memory && !r->window)
+		r->window = GT_WINDOW_DEFAULT;
 	if (i >= argc || !argv[i][0]) {
 		fprintf(stderr, "gtrace run: no command given\n");
 		gt_run_usage(stderr);
@@ -289,8 +344,20 @@ static int gt_run_setup(struct gt_run *r, const char *name)
 	r->clock = gt_clock_choose();
 	wo.clock = r->clock;
 	localtime_r(&now, &tm);
+	r->tm = tm;
+	r->name = name;
 	gt_clock_sample(r->clock, &start);
-	for (unsigned int n = 1;; n++) {
+	if (r->memory) {
+		/* no file until the end (gt_run_keep) */
+		ret = gt_writer_open_window(&wo, &start, r->window, &r->w);
+		if (ret < 0) {
+			r->w = NULL;
+			return gt_run_trace_fail(r, "use a smaller --window",
+						 "cannot set up the memory window: %s",
+						 gt_strerror(ret));
+		}
+	}
+	for (unsigned int n = 1; !r->memory; n++) {
 		if (gt_op_path(r->dir, name, &tm, n, r->path, sizeof(r->path)) < 0)
 			return gt_run_trace_fail(r, "use a shorter --dir",
 						 "path for '%s' is too long", r->dir);
@@ -333,6 +400,8 @@ static void gt_run_reap(struct gt_run *r)
 			r->status = st;
 			r->done = true;
 		}
+		if (p == r->relay)
+			r->relay = 0;
 	}
 }
 
@@ -497,6 +566,104 @@ static void gt_run_signals(struct gt_run *r, int sfd)
 	}
 }
 
+/*
+ * Send @sig to the command's process group and to every other descendant
+ * of gtrace but the output relay: gtrace is a child subreaper, so daemons
+ * that left the group (setsid, double fork) are still our descendants.
+ * Used when --timeout fires, so that nothing of the command outlives it.
+ */
+static void gt_run_kill_tree(const struct gt_run *r, int sig)
+{
+	enum { GT_KT_MAX = 65536 };
+	pid_t *pids = malloc(GT_KT_MAX * sizeof(*pids)), *ppids = malloc(GT_KT_MAX * sizeof(*ppids));
+	bool *mine = calloc(GT_KT_MAX, sizeof(*mine));
+	size_t n = 0;
+	struct dirent *e;
+	DIR *d;
+
+	kill(-r->pid, sig);
+	d = opendir("/proc");
+	if (!pids || !ppids || !mine || !d)
+		goto out;
+	while ((e = readdir(d)) && n < GT_KT_MAX) {
+		char path[64], buf[512], *rp;
+		long pid = strtol(e->d_name, &rp, 10);
+		ssize_t len;
+		int fd;
+
+		if (*rp || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		rp = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+		if (!rp || strlen(rp) < 5)
+			continue;
+		pids[n] = (pid_t)pid;
+		ppids[n++] = (pid_t)strtol(rp + 4, NULL, 10); /* ") S ppid" */
+	}
+	/* descendants of gtrace: mark until nothing changes (bounded by n passes) */
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (size_t i = 0; i < n; i++) {
+			if (mine[i] || pids[i] == r->relay)
+				continue;
+			if (ppids[i] == getpid()) {
+				mine[i] = changed = true;
+				continue;
+			}
+			for (size_t j = 0; j < n; j++)
+				if (mine[j] && pids[j] == ppids[i]) {
+					mine[i] = changed = true;
+					break;
+				}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (mine[i])
+			kill(pids[i], sig);
+out:
+	if (d)
+		closedir(d);
+	free(pids);
+	free(ppids);
+	free(mine);
+}
+
+/* Tell the output relay that gtrace is done, and reap it (bounded). */
+static void gt_run_relay_stop(struct gt_run *r)
+{
+	if (r->relay_ctl >= 0) {
+		if (write(r->relay_ctl, "q", 1) < 0) {
+			/* the relay is gone already: closing is all that is left */
+		}
+		close(r->relay_ctl);
+		r->relay_ctl = -1;
+	}
+	/* it exits at once unless our stdout blocks it; then give up after 5 s */
+	for (int i = 0; r->relay > 0 && i < 500; i++) {
+		int st;
+		pid_t p = waitpid(r->relay, &st, WNOHANG);
+
+		if (p == r->relay || (p < 0 && errno != EINTR))
+			r->relay = 0;
+		else
+			usleep(10000);
+	}
+	if (r->relay > 0) {
+		kill(r->relay, SIGKILL);
+		while (waitpid(r->relay, NULL, 0) < 0 && errno == EINTR)
+			;
+		r->relay = 0;
+	}
+}
+
 static void gt_run_loop(struct gt_run *r, int sfd)
 {
 	uint64_t deadline = 0, kill_at = 0, end_at = 0, now;
@@ -519,12 +686,12 @@ static void gt_run_loop(struct gt_run *r, int sfd)
 		} else {
 			if (deadline && now >= deadline && !r->timed_out) {
 				r->timed_out = true;
-				kill(-r->pid, SIGTERM);
+				gt_run_kill_tree(r, SIGTERM);
 				kill_at = now + GT_RUN_GRACE_NS;
 			}
 			if (kill_at && now >= kill_at && !killed) {
 				killed = true;
-				kill(-r->pid, SIGKILL);
+				gt_run_kill_tree(r, SIGKILL);
 			}
 			if (deadline && !r->timed_out)
 				next = deadline;
@@ -560,6 +727,73 @@ static void gt_run_human(uint64_t bytes, char *buf, size_t cap)
 		u++;
 	}
 	snprintf(buf, cap, "%.1f %s", v, units[u]);
+}
+
+/*
+ * Memory mode, after the final drain: write the window to DIR/<NAME>_<start
+ * time>.gtrace when --keep says so (a clash gets _2, _3...), drop it, and
+ * print the summary line.
+ */
+static void gt_run_keep(struct gt_run *r, const struct gt_collector_stats *st)
+{
+	bool failed = r->timed_out || !WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0;
+	uint64_t bytes = 0, events = 0, accepted = gt_writer_events(r->w);
+	struct gt_window_stats ws;
+	char size[32], win[32];
+	int ret = 0;
+
+	if (st->partial[1])
+		fputc('\n', stderr); /* the summary starts a line of its own */
+	gt_run_human(r->window, win, sizeof(win));
+	if (r->keep == GT_KEEP_FAILURE && !failed) {
+		gt_writer_close(r->w);
+		r->w = NULL;
+		fprintf(stderr,
+			"gtrace: no file written (command succeeded, --keep failure; %llu events "
+			"were in memory, %llu lost)\n",
+			(unsigned long long)accepted, (unsigned long long)st->lost);
+		return;
+	}
+	for (unsigned int n = 1;; n++) {
+		if (gt_op_path(r->dir, r->name, &r->tm, n, r->path, sizeof(r->path)) < 0) {
+			ret = -ENAMETOOLONG;
+			break;
+		}
+		ret = gt_writer_snapshot(r->w, r->path, &bytes, &events);
+		if (ret != -EEXIST || n >= GT_RUN_CLASH_MAX)
+			break;
+	}
+	gt_window_stats(gt_writer_window(r->w), &ws);
+	gt_writer_close(r->w);
+	r->w = NULL;
+	if (ret < 0) {
+		fprintf(stderr, "gtrace run: warning: writing '%s' failed: %s; no trace kept\n",
+			r->path, gt_strerror(ret));
+		return;
+	}
+	gt_run_human(bytes, size, sizeof(size));
+	fprintf(stderr,
+		"gtrace: wrote %s (%s, %llu events, %llu lost; memory window %s, %llu chunks "
+		"(%llu events) dropped before it)\n",
+		r->path, size, (unsigned long long)events, (unsigned long long)st->lost, win,
+		(unsigned long long)ws.evicted_chunks, (unsigned long long)ws.evicted_events);
+}
+
+/*
+ * gt_writer_close() fsyncs the file; its name is durable only once the
+ * directory is synced too, once per run, after the close (docs/perf.md).
+ * Best effort: a file system that cannot sync a directory (EINVAL) is fine.
+ */
+static void gt_run_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
+		fprintf(stderr, "gtrace run: warning: cannot sync directory '%s': %s\n", dir,
+			strerror(errno));
+	close(fd);
 }
 
 /* Exit meta, final drain, close the file, print the summary line. */
@@ -599,6 +833,10 @@ static void gt_run_finish(struct gt_run *r)
 	gt_clock_sample(r->clock, &end);
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)end.realtime_ns);
 	gt_writer_set_meta(r->w, "end_realtime_ns", buf);
+	if (r->memory) {
+		gt_run_keep(r, &st);
+		return;
+	}
 	events = gt_writer_events(r->w);
 	ret = gt_writer_close(r->w);
 	r->w = NULL;
@@ -607,16 +845,44 @@ static void gt_run_finish(struct gt_run *r)
 	if (ret < 0) {
 		if (st.partial[1])
 			fputc('\n', stderr);
-		fprintf(stderr,
-			"gtrace run: warning: writing '%s' failed: %s; the trace is incomplete\n",
-			r->path, gt_strerror(ret));
+		if (st.sink_err)
+			/* the collector said why when it happened: say where, once */
+			fprintf(stderr,
+				"gtrace run: warning: '%s' is incomplete: it keeps what was written "
+				"before that error (up to its last whole chunk); check the space "
+				"in '%s'\n",
+				r->path, r->dir);
+		else
+			fprintf(stderr,
+				"gtrace run: warning: writing '%s' failed: %s; the trace is "
+				"incomplete\n",
+				r->path, gt_strerror(ret));
 		return;
 	}
 	if (st.partial[1])
 		fputc('\n', stderr); /* the summary starts a line of its own */
+	gt_run_sync_dir(r->dir);
 	gt_run_human(stat(r->path, &sb) == 0 ? (uint64_t)sb.st_size : 0, size, sizeof(size));
 	fprintf(stderr, "gtrace: wrote %s (%s, %llu events, %llu lost)\n", r->path, size,
 		(unsigned long long)events, (unsigned long long)st.lost);
+}
+
+/*
+ * Nested sessions (docs/sessions.md): `gtrace run` inside a long-lived
+ * session's shell gives its complete file to that session too, which
+ * imports its events into its current file.  Failing that, one warning;
+ * the exit status stays the command's.
+ */
+static void gt_run_forward(const struct gt_run *r, const char *outer)
+{
+	char err[1024] = "";
+	int64_t ret = gt_import_request(outer, r->path, err, sizeof(err));
+
+	if (ret < 0)
+		fprintf(stderr,
+			"gtrace run: warning: events not forwarded to the enclosing session '%s': "
+			"%s (they are in '%s')\n",
+			outer, err, r->path);
 }
 
 static int gt_run_exit_code(const struct gt_run *r)
@@ -632,12 +898,16 @@ static int gt_run_exit_code(const struct gt_run *r)
 
 int cmd_run(int argc, char **argv)
 {
-	struct gt_run r = { .dir = "TestLogs" };
-	char name[GT_OP_NAME_MAX + 1];
+	struct gt_run r = { .dir = "TestLogs", .relay_ctl = -1 };
+	char name[GT_OP_NAME_MAX + 1], outer[GT_SESS_NAME_MAX + 1] = "";
 	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
 	sigset_t mask, oldmask;
 	int ret, sfd;
 
+	if (argc == 2 && !strcmp(argv[1], GT_OUTPUT_RELAY_ARG))
+		return gt_output_relay(); /* started by gt_output_relay_spawn() below */
+	/* orphans of the command (daemons) become our children: --timeout reaches them */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	ret = gt_run_parse(&r, argc, argv);
 	if (ret)
 		return ret > 0 ? 0 : 2;
@@ -674,6 +944,9 @@ int cmd_run(int argc, char **argv)
 				      "cannot set up output capture: %s", strerror(err)) < 0)
 			return 2;
 	}
+	/* nested in a long-lived session: the file is forwarded to it at the end */
+	if (r.traced && gt_import_outer(getenv("GTRACE_SESSION"), outer, sizeof(outer)) < 0)
+		outer[0] = '\0';
 	if (r.traced)
 		setenv("GTRACE_SESSION", gt_collector_session(r.c), 1);
 	if (r.traced && r.profile.nkspecs > 0)
@@ -696,10 +969,21 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	if (r.traced) {
+		int cout, cerr;
+
 		close(pout[1]);
 		close(perr[1]);
-		gt_collector_add_output(r.c, pout[0], 1, STDOUT_FILENO, (uint32_t)r.pid);
-		gt_collector_add_output(r.c, perr[0], 2, STDERR_FILENO, (uint32_t)r.pid);
+		/* a relay keeps the command's output flowing even if gtrace dies */
+		if (gt_output_relay_spawn(pout[0], perr[0], &cout, &cerr, &r.relay_ctl,
+					  &r.relay) == 0) {
+			close(pout[0]);
+			close(perr[0]);
+			gt_collector_add_output(r.c, cout, 1, -1, (uint32_t)r.pid);
+			gt_collector_add_output(r.c, cerr, 2, -1, (uint32_t)r.pid);
+		} else {
+			gt_collector_add_output(r.c, pout[0], 1, STDOUT_FILENO, (uint32_t)r.pid);
+			gt_collector_add_output(r.c, perr[0], 2, STDERR_FILENO, (uint32_t)r.pid);
+		}
 		if (!r.exec_failed) {
 			char link[64], exe[PATH_MAX], *args = gt_run_join(r.cmd, false);
 			ssize_t n;
@@ -716,9 +1000,12 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	gt_run_loop(&r, sfd);
+	gt_run_relay_stop(&r);
 	if (sfd >= 0)
 		close(sfd);
 	if (r.traced)
 		gt_run_finish(&r);
+	if (outer[0] && r.path[0] && access(r.path, R_OK) == 0)
+		gt_run_forward(&r, outer);
 	return gt_run_exit_code(&r);
 }

@@ -6,7 +6,8 @@
  *
  * For each session: name, state (alive, or dead when its collector is gone
  * and only its state directory is left), collector pid, mode, current file
- * with its size, events and lost events in it.  A live collector answers
+ * with its size, events and lost events in it; a system session (--system)
+ * gets a second line with the processes it enabled.  A live collector answers
  * with live numbers; for a dead one the last status.json it wrote is shown.
  * --json prints an array of objects (docs/sessions.md).
  */
@@ -58,7 +59,7 @@ int cmd_status(int argc, char **argv)
 	const char *session = NULL;
 	json_t *all = json_array(), *st;
 	bool json = false;
-	char **names = NULL;
+	char **names = NULL, err[1024];
 	int n = 0;
 	size_t i;
 
@@ -92,7 +93,8 @@ int cmd_status(int argc, char **argv)
 	} else {
 		n = gt_sess_list(&names);
 		if (n < 0) {
-			fprintf(stderr, "gtrace status: cannot list sessions: %s\n", strerror(-n));
+			gt_sess_list_strerror(n, err, sizeof(err));
+			fprintf(stderr, "gtrace status: %s\n", err);
 			json_decref(all);
 			return 2;
 		}
@@ -120,6 +122,30 @@ int cmd_status(int argc, char **argv)
 			       (long long)json_integer_value(json_object_get(st, "lost")),
 			       (long long)json_integer_value(json_object_get(st, "size")),
 			       gt_str(st, "file"));
+			if (json_is_true(json_object_get(st, "system")))
+				printf("%-20s system session: %lld processes enabled, %lld skipped"
+				       " (registry %s)\n",
+				       "", (long long)json_integer_value(
+						   json_object_get(st, "system_enabled")),
+				       (long long)json_integer_value(
+					       json_object_get(st, "system_skipped")),
+				       gt_str(st, "registry"));
+			if (json_is_object(json_object_get(st, "window"))) {
+				/* memory mode (flight recorder): the window instead of a file */
+				json_t *w = json_object_get(st, "window");
+
+				printf("%-20s memory window: %.1f of %.1f MiB, %lld chunks kept, "
+				       "%lld dropped; %zu snapshots\n",
+				       "",
+				       (double)json_integer_value(json_object_get(w, "bytes")) /
+					       1048576.0,
+				       (double)json_integer_value(json_object_get(w, "max_bytes")) /
+					       1048576.0,
+				       (long long)json_integer_value(json_object_get(w, "chunks")),
+				       (long long)json_integer_value(
+					       json_object_get(w, "evicted_chunks")),
+				       json_array_size(json_object_get(st, "files")));
+			}
 		}
 	}
 	json_decref(all);

@@ -21,6 +21,9 @@
  *           known schema declared again), close the old file complete with
  *           its footer, then answer
  *   stop    final drain, close the file, remove the state, answer, exit
+ *   snapshot  memory mode (flight recorder): seal the open chunk, capture
+ *           the window and write it as DIR/<op>_<ts>.gtrace on a helper
+ *           thread, then answer; the window goes on
  *
  * SIGTERM, SIGINT and SIGHUP stop the session like `stop`.  The open chunk
  * is sealed about once a second while events flow, so a collector that is
@@ -52,8 +55,12 @@
 #include <gtrace/error.h>
 #include <gtrace/version.h>
 
+#include "format/gt_window.h"
 #include "gt_col_int.h"
 #include "gt_daemon.h"
+#include "gt_import.h"
+#include "gt_ktrace.h"
+#include "gt_system.h"
 
 #define GT_D_CONNS_MAX 16
 #define GT_D_READY_MS 10000 /* how long `gtrace start` waits for the collector */
@@ -89,6 +96,28 @@ struct gt_dclose {
 	uint64_t t0, topen, tswitch, tdone; /* CLOCK_MONOTONIC ns */
 };
 
+/*
+ * A snapshot of a memory-mode session being written by a helper thread: the
+ * image is immutable, so the thread needs nothing else; it answers the
+ * client itself and is joined by the loop (gt_d_snap_reap).
+ */
+struct gt_dsnap {
+	struct gt_dsnap *next; /* daemon thread only */
+	pthread_t th;
+	bool started;
+	struct gt_window_image *img;
+	const char *dir;
+	char op[GT_OP_NAME_MAX + 1];
+	struct tm tm;
+	int fd; /* control connection waiting for the answer, or -1 */
+	/* results, read after the join */
+	char path[PATH_MAX];
+	int ret;
+	uint64_t bytes, events, lost, evicted_chunks, evicted_events;
+	uint64_t t0, tcapture; /* CLOCK_MONOTONIC ns: request, window captured */
+	uint32_t done; /* atomic: the thread has finished (then it is joined) */
+};
+
 /* Owned by the daemon's only loop thread (the collector's writer thread never sees it). */
 struct gt_daemon {
 	const struct gt_daemon_opts *o;
@@ -108,6 +137,13 @@ struct gt_daemon {
 	int notify[2];              /* pipe: finished closes (struct gt_dclose *) */
 	struct gt_dclose *closing; /* pending closes, newest first */
 	struct gt_dconn *conns[GT_D_CONNS_MAX];
+	struct gt_dsnap *snaps; /* memory mode: snapshots being written, newest first */
+	json_t *snapped;        /* memory mode: the files snapshots wrote */
+	struct gt_system *sys;  /* --system: running processes enabled (system.c) */
+	uint32_t shell;         /* the process that ran `gtrace start`: kernel events' root */
+	char outer[GT_SESS_NAME_MAX + 1]; /* nested: the session to forward files to, or "" */
+	char kwarn[512];        /* why kernel events are off, for `gtrace start` */
+	uint64_t last_sys_ns;   /* last registry scan */
 	bool stop;
 	uint64_t last_status_ns, last_seal_ns, seal_events;
 };
@@ -136,7 +172,12 @@ static int gt_d_open_file(struct gt_daemon *d, const char *op, struct gt_writer 
 
 	localtime_r(&now, &tm);
 	gt_clock_sample(d->clock, &start);
-	for (unsigned int n = 1; n <= GT_D_CLASH_MAX && ret == -EEXIST; n++) {
+	if (d->o->memory) {
+		/* flight recorder: no file, a window (gtrace snapshot writes files) */
+		path[0] = '\0';
+		ret = gt_writer_open_window(&wo, &start, d->o->window_bytes, out);
+	}
+	for (unsigned int n = 1; !d->o->memory && n <= GT_D_CLASH_MAX && ret == -EEXIST; n++) {
 		ret = gt_op_path(d->o->dir, op, &tm, n, path, cap);
 		if (ret < 0)
 			return ret;
@@ -203,12 +244,55 @@ static json_t *gt_d_file_json(const struct gt_dfile *f)
 			 "lost", (json_int_t)f->lost);
 }
 
+/* Memory mode: no current file; the window's fill and the snapshots written instead. */
+static json_t *gt_d_status_memory(struct gt_daemon *d)
+{
+	struct gt_collector_stats st;
+	struct gt_window_stats ws;
+
+	gt_collector_stats(d->c, &st);
+	gt_window_stats(gt_writer_window(d->w), &ws);
+	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:n, s:I, s:I, s:I, s:I, s:I, s:I, s:s, "
+			 "s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+			 "name", d->o->name, "pid", (json_int_t)getpid(), "mode", "memory",
+			 "profile", d->profile.name, "dir", d->o->dir, "op", d->op, "file",
+			 "size", (json_int_t)ws.bytes, "events", (json_int_t)st.events, "lost",
+			 (json_int_t)st.lost, "session_events", (json_int_t)st.events,
+			 "session_lost", (json_int_t)st.lost, "started_ns",
+			 (json_int_t)d->started_ns, "socket", gt_collector_session(d->c), "files",
+			 d->snapped, "window", "max_bytes", (json_int_t)ws.max_bytes, "bytes",
+			 (json_int_t)ws.bytes, "chunks", (json_int_t)ws.chunks, "events",
+			 (json_int_t)ws.events, "evicted_chunks", (json_int_t)ws.evicted_chunks,
+			 "evicted_events", (json_int_t)ws.evicted_events);
+}
+
+/* --system: what the registry scans did (docs/sessions.md "System sessions"). */
+static json_t *gt_d_status_sys(struct gt_daemon *d, json_t *j)
+{
+	struct gt_system_stats ss;
+
+	if (!j)
+		return j;
+	json_object_set_new(j, "system", json_boolean(d->o->system));
+	if (!d->sys)
+		return j;
+	gt_system_stats(d->sys, &ss);
+	json_object_set_new(j, "registry", json_string(gt_system_registry(d->sys)));
+	json_object_set_new(j, "system_enabled", json_integer((json_int_t)ss.enabled));
+	json_object_set_new(j, "system_skipped",
+			    json_integer((json_int_t)(ss.skipped_user + ss.skipped_perm)));
+	json_object_set_new(j, "system_bad", json_integer((json_int_t)ss.bad));
+	return j;
+}
+
 static json_t *gt_d_status(struct gt_daemon *d)
 {
 	struct gt_collector_stats st;
-	const struct gt_dfile *cur = &d->files[d->nfiles - 1];
+	const struct gt_dfile *cur = d->nfiles ? &d->files[d->nfiles - 1] : NULL;
 	json_t *files = json_array(), *j;
 
+	if (!cur)
+		return gt_d_status_sys(d, gt_d_status_memory(d));
 	gt_collector_stats(d->c, &st);
 	for (size_t i = 0; i + 1 < d->nfiles; i++)
 		json_array_append_new(files, gt_d_file_json(&d->files[i]));
@@ -221,7 +305,7 @@ static json_t *gt_d_status(struct gt_daemon *d)
 		      (json_int_t)st.events, "session_lost", (json_int_t)st.lost, "started_ns",
 		      (json_int_t)d->started_ns, "socket", gt_collector_session(d->c), "files",
 		      files);
-	return j;
+	return gt_d_status_sys(d, j);
 }
 
 /* status.json: written to a temporary name and renamed, so readers see a whole file. */
@@ -229,14 +313,20 @@ static void gt_d_write_status(struct gt_daemon *d)
 {
 	char tmp[PATH_MAX + 16], path[PATH_MAX + 16];
 	json_t *j = gt_d_status(d);
+	bool ok;
+	int fd;
 
 	d->last_status_ns = gt_col_mono_ns();
 	if (!j)
 		return;
 	snprintf(tmp, sizeof(tmp), "%s/status.json.tmp", d->state);
 	snprintf(path, sizeof(path), "%s/status.json", d->state);
-	if (json_dump_file(j, tmp, JSON_COMPACT) == 0)
-		rename(tmp, path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		ok = json_dumpfd(j, fd, JSON_COMPACT) == 0;
+		if (close(fd) == 0 && ok)
+			rename(tmp, path);
+	}
 	json_decref(j);
 }
 
@@ -253,6 +343,7 @@ static json_t *gt_d_error(const char *fmt, ...)
 }
 
 static void gt_d_reply(int fd, json_t *j);
+static void gt_d_forward(struct gt_daemon *d, const char *path);
 
 /*
  * Closing an old file off the drain loop and off the writer thread:
@@ -333,6 +424,8 @@ static void gt_d_close_done(struct gt_daemon *d, struct gt_dclose *job)
 	} else {
 		json_decref(j);
 	}
+	if (job->ret >= 0)
+		gt_d_forward(d, f->path);
 	free(job);
 }
 
@@ -370,6 +463,11 @@ static json_t *gt_d_rotate(struct gt_daemon *d, const char *op_arg, int fd)
 	struct gt_writer *nw;
 	int ret;
 
+	if (d->o->memory)
+		return gt_d_error("session '%s' keeps its trace in memory (--mode memory), "
+				  "there is no file to rotate; use 'gtrace snapshot --op %s' to "
+				  "write one",
+				  d->o->name, op_arg);
 	job = calloc(1, sizeof(*job));
 	if (!job)
 		return gt_d_error("out of memory");
@@ -405,11 +503,139 @@ static json_t *gt_d_rotate(struct gt_daemon *d, const char *op_arg, int fd)
 		gt_collector_set_sink(d->c, &sink);
 		gt_d_switched(job);
 	}
+	gt_collector_kernel_rotate(d->c); /* the new file declares its kernel schemas again */
 	d->w = nw;
 	d->ev_base = st.events;
 	d->lost_base = st.lost;
 	snprintf(d->op, sizeof(d->op), "%s", op);
 	gt_d_write_status(d);
+	return NULL;
+}
+
+/* The helper thread: write the image (a clash gets _2, _3...), answer the client. */
+static void *gt_d_snap_main(void *arg)
+{
+	struct gt_dsnap *job = arg;
+	json_t *j;
+
+	job->ret = -EEXIST;
+	for (unsigned int n = 1; n <= GT_D_CLASH_MAX && job->ret == -EEXIST; n++) {
+		job->ret = gt_op_path(job->dir, job->op, &job->tm, n, job->path, sizeof(job->path));
+		if (job->ret >= 0)
+			job->ret = gt_window_image_write(job->img, job->path, &job->bytes);
+	}
+	if (job->ret < 0)
+		j = gt_d_error("cannot write the snapshot '%s': %s", job->path,
+			       gt_strerror(job->ret));
+	else
+		j = json_pack("{s:b, s:{s:s, s:I, s:I, s:I, s:I, s:I}, s:I, s:I}", "ok", 1, "file",
+			      "path", job->path, "size", (json_int_t)job->bytes, "events",
+			      (json_int_t)job->events, "lost", (json_int_t)job->lost,
+			      "evicted_chunks", (json_int_t)job->evicted_chunks, "evicted_events",
+			      (json_int_t)job->evicted_events, "capture_us",
+			      (json_int_t)((job->tcapture - job->t0) / 1000), "snapshot_us",
+			      (json_int_t)((gt_col_mono_ns() - job->t0) / 1000));
+	if (job->fd >= 0) {
+		gt_d_reply(job->fd, j);
+		close(job->fd);
+		job->fd = -1;
+	} else {
+		json_decref(j);
+	}
+	gt_window_image_free(job->img);
+	job->img = NULL;
+	__atomic_store_n(&job->done, 1, __ATOMIC_RELEASE); /* pairs with gt_d_snap_reap */
+	return NULL;
+}
+
+/* Join finished snapshot threads (with @wait: all of them) and record their files. */
+static void gt_d_snap_reap(struct gt_daemon *d, bool wait)
+{
+	struct gt_dsnap **pp = &d->snaps;
+
+	while (*pp) {
+		struct gt_dsnap *job = *pp;
+
+		if (!wait && !__atomic_load_n(&job->done, __ATOMIC_ACQUIRE)) {
+			pp = &job->next;
+			continue;
+		}
+		if (job->started)
+			pthread_join(job->th, NULL);
+		*pp = job->next;
+		if (job->ret < 0)
+			gt_col_log("snapshot '%s' failed: %s", job->path, gt_strerror(job->ret));
+		else
+			json_array_append_new(d->snapped,
+					      json_pack("{s:s, s:I, s:I, s:I}", "path", job->path,
+							"size", (json_int_t)job->bytes, "events",
+							(json_int_t)job->events, "lost",
+							(json_int_t)job->lost));
+		free(job);
+	}
+}
+
+/*
+ * Snapshot (memory mode): every record copied out of a ring so far reaches
+ * the window (drain, then wait for the writer thread: the drain loop pauses
+ * only for the writer's current batch, as in gt_collector_set_sink), the
+ * open chunk is sealed and the window captured (reference counts, no
+ * copy); a helper thread writes the file and answers @fd (which this takes).
+ * Return NULL when the reply is deferred, else an immediate (error) reply.
+ */
+static json_t *gt_d_snapshot(struct gt_daemon *d, const char *op_arg, int fd)
+{
+	struct gt_collector_stats st;
+	struct gt_window_stats ws;
+	struct gt_clock_sample now;
+	struct gt_dsnap *job;
+	sigset_t all, old;
+	time_t t = time(NULL);
+	char buf[32];
+	int ret;
+
+	if (!d->o->memory)
+		return gt_d_error("session '%s' writes its trace to files (--mode file), there is "
+				  "no window to snapshot; use 'gtrace rotate' or start it with "
+				  "--mode memory",
+				  d->o->name);
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return gt_d_error("out of memory");
+	job->fd = -1;
+	job->dir = d->o->dir;
+	job->t0 = gt_col_mono_ns();
+	localtime_r(&t, &job->tm);
+	gt_op_sanitize(op_arg && op_arg[0] ? op_arg : d->op, job->op, sizeof(job->op));
+	gt_collector_drain_rings(d->c);
+	gt_collector_flush_batch(d->c); /* the writer thread is idle until the next handoff */
+	gt_collector_stats(d->c, &st);
+	gt_clock_sample(d->clock, &now);
+	gt_writer_clock(d->w, &now);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)now.realtime_ns);
+	gt_writer_set_meta(d->w, "end_realtime_ns", buf);
+	gt_writer_set_meta(d->w, "op", job->op);
+	ret = gt_writer_snapshot_prepare(d->w, &job->img);
+	if (ret < 0) {
+		free(job);
+		return gt_d_error("cannot capture the window: %s", gt_strerror(ret));
+	}
+	job->tcapture = gt_col_mono_ns(); /* the drain loop goes on from here */
+	gt_window_stats(gt_writer_window(d->w), &ws);
+	job->events = gt_window_image_events(job->img);
+	job->lost = st.lost;
+	job->evicted_chunks = ws.evicted_chunks;
+	job->evicted_events = ws.evicted_events;
+	job->fd = fd;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&job->th, NULL, gt_d_snap_main, job);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	job->started = ret == 0;
+	if (!job->started)
+		gt_d_snap_main(job); /* no thread: write it here, the drain loop waits */
+	job->next = d->snaps;
+	d->snaps = job;
 	return NULL;
 }
 
@@ -422,14 +648,40 @@ static json_t *gt_d_finish(struct gt_daemon *d)
 	char path[PATH_MAX + 32];
 	int ret;
 
+	/* --system: every enabled process leaves first; the final drain takes the rest */
+	gt_system_close(d->sys);
+	d->sys = NULL;
 	gt_collector_finish(d->c); /* performs queued switches: every close is under way */
 	gt_d_close_poll(d, true);
+	gt_d_snap_reap(d, true);
+	if (d->o->memory) {
+		/* the window is dropped: only what gtrace snapshot wrote stays */
+		struct gt_window_stats ws;
+
+		gt_window_stats(gt_writer_window(d->w), &ws);
+		gt_writer_close(d->w);
+		d->w = NULL;
+		json_array_extend(files, d->snapped);
+		json_decref(d->snapped);
+		d->snapped = NULL;
+		gt_collector_free(d->c);
+		d->c = NULL;
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", d->state, names[i]);
+			unlink(path);
+		}
+		rmdir(d->state);
+		return json_pack("{s:b, s:o, s:s, s:I}", "ok", 1, "files", files, "mode",
+				 "memory", "discarded_events", (json_int_t)ws.events);
+	}
 	gt_d_close_prepare(d, d->w, &d->files[d->nfiles - 1]);
 	ret = gt_writer_close(d->w);
 	d->w = NULL;
 	if (ret < 0)
 		gt_col_log("closing '%s' failed: %s", d->files[d->nfiles - 1].path,
 			   gt_strerror(ret));
+	else
+		gt_d_forward(d, d->files[d->nfiles - 1].path);
 	for (size_t i = 0; i < d->nfiles; i++)
 		json_array_append_new(files, gt_d_file_json(&d->files[i]));
 	gt_collector_free(d->c);
@@ -446,7 +698,46 @@ static json_t *gt_d_finish(struct gt_daemon *d)
 static json_t *gt_d_mark(struct gt_daemon *d, uint32_t pid, const char *text)
 {
 	gt_collector_mark(d->c, pid, text, strlen(text));
-	return json_pack("{s:b, s:s}", "ok", 1, "file", d->files[d->nfiles - 1].path);
+	return json_pack("{s:b, s:s?}", "ok", 1, "file",
+			 d->nfiles ? d->files[d->nfiles - 1].path : NULL);
+}
+
+/*
+ * Nested sessions (docs/sessions.md): a file of another operation run inside
+ * this session (a `gtrace run`, or a session started in this one's shell)
+ * joins the current file.  The drain loop pauses while the file is read.
+ */
+static json_t *gt_d_import(struct gt_daemon *d, const char *path)
+{
+	struct gt_import_stats st;
+	char err[1024] = "";
+	int ret;
+
+	if (d->stop || !d->c)
+		return gt_d_error("session '%s' is stopping", d->o->name);
+	ret = gt_import_file(d->c, path, &st, err, sizeof(err));
+	if (ret < 0)
+		return gt_d_error("%s", err[0] ? err : gt_strerror(ret));
+	return json_pack("{s:b, s:I, s:I, s:I, s:s?}", "ok", 1, "events", (json_int_t)st.events,
+			 "skipped", (json_int_t)(st.skipped + st.bad), "lost", (json_int_t)st.lost,
+			 "file", d->nfiles ? d->files[d->nfiles - 1].path : NULL);
+}
+
+/* Nested in another session: hand it a file this session completed. */
+static void gt_d_forward(struct gt_daemon *d, const char *path)
+{
+	char err[1024] = "";
+	int64_t ret;
+
+	if (!d->outer[0] || !path)
+		return;
+	ret = gt_import_request(d->outer, path, err, sizeof(err));
+	if (ret >= 0)
+		return;
+	gt_col_log("warning: '%s' not forwarded to the outer session '%s': %s", path, d->outer,
+		   err);
+	if (ret == -ECONNREFUSED || ret == -ENOENT)
+		d->outer[0] = '\0'; /* it is gone: do not try again */
 }
 
 static void gt_d_reply(int fd, json_t *j)
@@ -515,6 +806,23 @@ static void gt_d_serve(struct gt_daemon *d, struct gt_dconn *cn)
 			return;
 		}
 	}
+	else if (!strcmp(cmd, "snapshot")) {
+		/* before the helper thread may answer and close the fd */
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, cn->fd, NULL);
+		rep = gt_d_snapshot(d, arg, cn->fd);
+		if (!rep) {
+			/* the helper thread answers once the file is complete: it owns the fd */
+			for (int i = 0; i < GT_D_CONNS_MAX; i++)
+				if (d->conns[i] == cn)
+					d->conns[i] = NULL;
+			free(cn);
+			free(buf);
+			json_decref(req);
+			return;
+		}
+	}
+	else if (!strcmp(cmd, "import") && arg)
+		rep = gt_d_import(d, arg);
 	else if (!strcmp(cmd, "stop")) {
 		rep = gt_d_finish(d);
 		d->stop = true;
@@ -594,12 +902,20 @@ static void gt_d_loop(struct gt_daemon *d)
 		uint64_t now;
 		struct gt_collector_stats st;
 
-		if (gt_collector_poll(d->c, 200) == 1)
+		/* --system: scan the registry about every 20 ms for processes to enable */
+		if (gt_collector_poll(d->c, d->sys ? 20 : 200) == 1)
 			gt_d_events(d);
 		if (d->stop)
 			break;
+		if (d->sys && gt_col_mono_ns() - d->last_sys_ns >= 20000000ull) {
+			d->last_sys_ns = gt_col_mono_ns();
+			gt_system_scan(d->sys);
+		}
+		if (d->snaps)
+			gt_d_snap_reap(d, false);
 		now = gt_col_mono_ns();
-		if (now - d->last_seal_ns >= 1000000000ull) {
+		/* memory mode keeps nothing on disk: no reason to seal early */
+		if (!d->o->memory && now - d->last_seal_ns >= 1000000000ull) {
 			/* seal the open chunk when events arrived since the last seal */
 			gt_collector_stats(d->c, &st);
 			d->last_seal_ns = now;
@@ -628,7 +944,7 @@ static int gt_d_setup(struct gt_daemon *d, char *err, size_t errcap)
 	struct timespec ts;
 	sigset_t mask;
 	mode_t old;
-	FILE *f;
+	int fd;
 	int ret;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -644,7 +960,8 @@ static int gt_d_setup(struct gt_daemon *d, char *err, size_t errcap)
 		gt_d_err(err, errcap, "cannot create '%s': %s", fpath, gt_strerror(ret));
 		return ret;
 	}
-	ret = gt_d_add_file(d, fpath);
+	d->snapped = json_array();
+	ret = d->o->memory ? (d->snapped ? 0 : -ENOMEM) : gt_d_add_file(d, fpath);
 	if (ret < 0)
 		goto fail_file;
 	co.clock = d->clock;
@@ -673,6 +990,8 @@ static int gt_d_setup(struct gt_daemon *d, char *err, size_t errcap)
 	old = umask(077);
 	ret = d->lfd < 0 ? -1 : bind(d->lfd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
+	if (ret == 0)
+		ret = chmod(path, 0600); /* connect() needs only write permission */
 	if (ret < 0 || listen(d->lfd, 16) < 0) {
 		ret = -errno;
 		gt_d_err(err, errcap, "cannot listen on '%s': %s", path, strerror(errno));
@@ -715,12 +1034,42 @@ static int gt_d_setup(struct gt_daemon *d, char *err, size_t errcap)
 		goto fail_file;
 	}
 	snprintf(path, sizeof(path), "%s/pid", d->state);
-	f = fopen(path, "we");
-	if (f) {
-		fprintf(f, "%d\n", (int)getpid());
-		fclose(f);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		dprintf(fd, "%d\n", (int)getpid());
+		close(fd);
 	}
 	d->last_seal_ns = gt_col_mono_ns();
+	if (d->o->system) {
+		/* enable the running processes before `gtrace start` returns */
+		ret = gt_system_open(5, gt_collector_session(d->c), d->o->name, &d->sys);
+		if (ret < 0) {
+			gt_d_err(err, errcap, "cannot set up the system session: %s",
+				 gt_strerror(ret));
+			goto fail_file;
+		}
+		gt_system_scan(d->sys);
+		d->last_sys_ns = gt_col_mono_ns();
+	}
+	/*
+	 * Kernel events (docs/kernel.md): the tree is the shell that ran
+	 * `gtrace start` and its descendants, plus every process that joins
+	 * (ktrace.c follows them as they attach).  Without them the session
+	 * goes on with user events and `gtrace start` prints why.
+	 */
+	ret = gt_collector_kernel_open(d->c, d->o->name, d->shell, d->kwarn, sizeof(d->kwarn));
+	if (ret < 0) {
+		if (!d->kwarn[0])
+			snprintf(d->kwarn, sizeof(d->kwarn), "kernel events skipped: %s",
+				 gt_strerror(ret));
+		gt_col_log("%s", d->kwarn);
+	} else {
+		d->kwarn[0] = '\0';
+	}
+	/* nested in another session: complete files are forwarded to it (import.c) */
+	if (gt_import_outer(getenv("GTRACE_SESSION"), d->outer, sizeof(d->outer)) < 0 ||
+	    !strcmp(d->outer, d->o->name))
+		d->outer[0] = '\0';
 	gt_d_write_status(d);
 	return 0;
 fail_file:
@@ -734,9 +1083,10 @@ fail_file:
 
 /* The grandchild: becomes the collector.  Never returns. */
 static void __attribute__((noreturn))
-gt_d_main(const struct gt_daemon_opts *o, const char *state, int ready)
+gt_d_main(const struct gt_daemon_opts *o, const char *state, int ready, uint32_t shell)
 {
-	struct gt_daemon d = { .o = o, .lfd = -1, .sfd = -1, .ep = -1, .notify = { -1, -1 } };
+	struct gt_daemon d = { .o = o, .lfd = -1, .sfd = -1, .ep = -1, .notify = { -1, -1 },
+			       .shell = shell };
 	char log[PATH_MAX + 16], err[1024] = "", msg[PATH_MAX + 64];
 	int fd, ret;
 
@@ -765,7 +1115,9 @@ gt_d_main(const struct gt_daemon_opts *o, const char *state, int ready)
 			_exit(1);
 		_exit(1);
 	}
-	snprintf(msg, sizeof(msg), "ok %s", gt_collector_session(d.c));
+	/* "ok SOCKET", then a line with the kernel events' warning if any */
+	snprintf(msg, sizeof(msg), "ok %s%s%s", gt_collector_session(d.c), d.kwarn[0] ? "\n" : "",
+		 d.kwarn);
 	if (write(ready, msg, strlen(msg)) < 0)
 		_exit(1);
 	close(ready);
@@ -776,13 +1128,78 @@ gt_d_main(const struct gt_daemon_opts *o, const char *state, int ready)
 	_exit(0);
 }
 
+/* @what ("exe" link or "cmdline") of process @pid into @buf; length or -1. */
+static ssize_t gt_d_proc_read(uint32_t pid, const char *what, char *buf, size_t cap)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/%s", pid, what);
+	if (!strcmp(what, "exe"))
+		return readlink(path, buf, cap);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, cap);
+	close(fd);
+	return n;
+}
+
+/* The parent of process @pid from /proc/<pid>/stat (after the last ')'), or 0. */
+static uint32_t gt_d_ppid(uint32_t pid)
+{
+	char buf[512], *p;
+	unsigned int ppid;
+	ssize_t n = gt_d_proc_read(pid, "stat", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %u", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+/*
+ * The shell that ran `gtrace start`: its parent, unless that is a subshell
+ * about to exit, as in `out=$(gtrace start ... 2>err)`: a forked copy of
+ * its own parent (same executable, same command line); then that parent.
+ */
+static uint32_t gt_d_shell(void)
+{
+	uint32_t pid = (uint32_t)getppid();
+	char a[4096], b[4096];
+
+	for (int depth = 0; depth < 4; depth++) {
+		uint32_t pp = gt_d_ppid(pid);
+		ssize_t na, nb;
+
+		if (pp <= 1)
+			break;
+		na = gt_d_proc_read(pid, "exe", a, sizeof(a));
+		nb = gt_d_proc_read(pp, "exe", b, sizeof(b));
+		if (na <= 0 || na != nb || memcmp(a, b, (size_t)na))
+			break;
+		na = gt_d_proc_read(pid, "cmdline", a, sizeof(a));
+		nb = gt_d_proc_read(pp, "cmdline", b, sizeof(b));
+		if (na <= 0 || na != nb || memcmp(a, b, (size_t)na))
+			break;
+		pid = pp;
+	}
+	return pid;
+}
+
 int gt_daemon_start(const struct gt_daemon_opts *o, char *sock, size_t sockcap, char *err,
 		    size_t errcap)
 {
 	char state[PATH_MAX], path[PATH_MAX + 16], buf[PATH_MAX + 64];
-	int lfd = -1, pfd[2] = { -1, -1 }, ret, st;
+	int lfd = -1, sfd = -1, pfd[2] = { -1, -1 }, ret, st;
 	size_t got = 0;
 	pid_t pid, dpid = 0;
+	/* whoever ran `gtrace start` (the pipeline's shell): the kernel events' root */
+	uint32_t shell = gt_d_shell();
 
 	ret = gt_sess_path(o->name, NULL, state, sizeof(state));
 	if (ret < 0) {
@@ -812,9 +1229,20 @@ int gt_daemon_start(const struct gt_daemon_opts *o, char *sock, size_t sockcap, 
 			 o->name, o->name);
 		return -EEXIST;
 	}
+	if (o->system) {
+		/* one system session at a time: refused here, before any fork */
+		sfd = gt_system_claim(err, errcap);
+		if (sfd < 0) {
+			close(lfd);
+			gt_sess_remove(o->name); /* the state directory made above */
+			return sfd;
+		}
+	}
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		ret = -errno;
 		close(lfd);
+		if (sfd >= 0)
+			close(sfd);
 		gt_d_err(err, errcap, "pipe: %s", strerror(errno));
 		return ret;
 	}
@@ -835,10 +1263,15 @@ int gt_daemon_start(const struct gt_daemon_opts *o, char *sock, size_t sockcap, 
 		/* keep only the lock (held while we live) and the ready pipe, as fds 3 and 4 */
 		lfd = fcntl(lfd, F_DUPFD_CLOEXEC, 10);
 		pfd[1] = fcntl(pfd[1], F_DUPFD_CLOEXEC, 10);
+		if (sfd >= 0) /* out of the way of fds 3 and 4 first */
+			sfd = fcntl(sfd, F_DUPFD_CLOEXEC, 10);
 		if (lfd < 0 || pfd[1] < 0 || dup2(lfd, 3) < 0 || dup2(pfd[1], 4) < 0)
 			_exit(1);
-		close_range(5, ~0u, 0);
-		gt_d_main(o, state, 4);
+		/* --system: the registry's lock as fd 5 (collector/system.c) */
+		if (o->system && (sfd < 0 || dup2(sfd, 5) < 0))
+			_exit(1);
+		close_range(o->system ? 6 : 5, ~0u, 0);
+		gt_d_main(o, state, 4, shell);
 	}
 	close(pfd[1]);
 	pfd[1] = -1;
@@ -861,6 +1294,15 @@ int gt_daemon_start(const struct gt_daemon_opts *o, char *sock, size_t sockcap, 
 	}
 	buf[got] = '\0';
 	if (!strncmp(buf, "ok ", 3)) {
+		char *nl = strchr(buf + 3, '\n');
+
+		if (nl) {
+			/* a warning the caller prints (kernel events skipped) */
+			*nl = '\0';
+			gt_d_err(err, errcap, "%s", nl + 1);
+		} else if (err && errcap) {
+			err[0] = '\0';
+		}
 		snprintf(sock, sockcap, "%s", buf + 3);
 		snprintf(path, sizeof(path), "%s/pid", state);
 		FILE *f = fopen(path, "re");
@@ -897,6 +1339,8 @@ out:
 	if (pfd[1] >= 0)
 		close(pfd[1]);
 	close(lfd);
+	if (sfd >= 0)
+		close(sfd); /* the collector holds its own copy */
 	if (ret < 0 && gt_sess_probe(o->name) == GT_SESS_DEAD)
 		gt_sess_remove(o->name);
 	return ret;

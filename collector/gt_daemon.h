@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -62,6 +63,12 @@ int gt_sess_list(char ***out);
 void gt_sess_list_free(char **names, int n);
 
 /**
+ * gt_sess_list_strerror() - explain gt_sess_list()'s failure @ret (-errno)
+ * in @err/@errcap: the directory at fault and what to do.
+ */
+void gt_sess_list_strerror(int ret, char *err, size_t errcap);
+
+/**
  * gt_sess_resolve() - which session a command addresses: @opt (--session)
  * if given, else the one $GTRACE_SESSION points into, else the only live
  * session.  @name/@cap receives it.  Return: 0; -ENOENT (none, or the named
@@ -94,6 +101,9 @@ struct gt_daemon_opts {
 	const char *op;          /* first operation name, sanitised */
 	const char *dir;         /* output directory, absolute, exists */
 	const char *profile_arg; /* --profile argument, already checked to load */
+	bool memory;             /* --mode memory: a window in memory, files only by snapshot */
+	uint64_t window_bytes;   /* its size (gt_window_parse_size), when @memory */
+	bool system;             /* --system: enable running processes (collector/system.c) */
 };
 
 /**

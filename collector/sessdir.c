@@ -60,23 +60,36 @@ static int gt_private_dir(const char *path)
 	return 0;
 }
 
-int gt_sess_root(char *out, size_t cap)
+/* Where the sessions directory of this user is (not checked). */
+static int gt_sess_root_path(char *base, size_t bcap, char *out, size_t cap)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	char base[PATH_MAX];
-	int n, ret;
+	int n;
 
 	/* same choice as the session socket of `gtrace run` (session.c) */
 	if (xdg && xdg[0] == '/' && strlen(xdg) < 64)
-		snprintf(base, sizeof(base), "%s/gtrace", xdg);
+		n = snprintf(base, bcap, "%s/gtrace", xdg);
 	else
-		snprintf(base, sizeof(base), "/tmp/gtrace-%u", (unsigned int)geteuid());
-	ret = gt_private_dir(base);
-	if (ret < 0)
-		return ret;
+		n = snprintf(base, bcap, "/tmp/gtrace-%u", (unsigned int)geteuid());
+	if (n < 0 || (size_t)n >= bcap)
+		return -ENAMETOOLONG;
 	n = snprintf(out, cap, "%s/sessions", base);
 	if (n < 0 || (size_t)n >= cap)
 		return -ENAMETOOLONG;
+	return 0;
+}
+
+int gt_sess_root(char *out, size_t cap)
+{
+	char base[PATH_MAX];
+	int ret;
+
+	ret = gt_sess_root_path(base, sizeof(base), out, cap);
+	if (ret < 0)
+		return ret;
+	ret = gt_private_dir(base);
+	if (ret < 0)
+		return ret;
 	return gt_private_dir(out);
 }
 
@@ -124,6 +137,24 @@ enum gt_sess_state gt_sess_probe(const char *name)
 static int gt_name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void gt_sess_list_strerror(int ret, char *err, size_t errcap)
+{
+	char base[PATH_MAX], root[PATH_MAX];
+
+	if (gt_sess_root_path(base, sizeof(base), root, sizeof(root)) < 0)
+		snprintf(root, sizeof(root), "$XDG_RUNTIME_DIR/gtrace/sessions");
+	if (ret == -EACCES || ret == -EPERM)
+		snprintf(err, errcap,
+			 "cannot use the sessions directory '%s': %s (it must be a directory of "
+			 "uid %u, mode 0700); sessions belong to the user who started them: run "
+			 "gtrace as that user, or set XDG_RUNTIME_DIR to your own runtime directory",
+			 root, ret == -EPERM ? "not a private directory" : strerror(-ret),
+			 (unsigned)geteuid());
+	else
+		snprintf(err, errcap, "cannot list the sessions in '%s': %s", root,
+			 strerror(-ret));
 }
 
 int gt_sess_list(char ***out)
@@ -232,7 +263,7 @@ int gt_sess_resolve(const char *opt, char *name, size_t cap, char *err, size_t e
 	}
 	n = gt_sess_list(&names);
 	if (n < 0) {
-		snprintf(err, errcap, "cannot list sessions: %s", strerror(-n));
+		gt_sess_list_strerror(n, err, errcap);
 		return n;
 	}
 	for (int i = 0; i < n; i++) {

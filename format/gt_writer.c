@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include <gtrace/error.h>
 
 #include "gt_fmt.h"
+#include "gt_window.h"
 #include "gt_writer.h"
 
 #define GT_CHUNK_DEFAULT (1u << 20)
@@ -49,10 +51,14 @@ struct gt_wschema {
 	uint32_t nfields;
 	uint32_t fixed_len; /* payload bytes when !has_var */
 	uint8_t types[GT_FIELDS_MAX];
+	uint8_t fsize[GT_FIELDS_MAX]; /* bytes of each field, 4 (the length) for STR/BYTES */
+	uint32_t var_first; /* index of the first STR/BYTES field (has_var) */
+	uint32_t var_off;   /* its offset: the fixed fields before it */
 	char *fnames[GT_FIELDS_MAX];
 	uint64_t total; /* events in the file */
 	/* open chunk */
 	uint32_t ccount;     /* events of this schema in the chunk */
+	size_t cbytes;       /* their payload bytes: bounds each string column */
 	uint32_t cslot;	     /* index in the chunk's schema table */
 	struct gt_buf *cols; /* nfields column buffers, reused */
 	uint64_t prev[GT_FIELDS_MAX];
@@ -90,6 +96,7 @@ struct gt_wchunk {
 
 struct gt_writer {
 	int fd;
+	struct gt_window *win; /* memory mode: sealed chunks go here, fd is -1 (gt_window.c) */
 	int err;	  /* first write error, sticky */
 	uint64_t off;	  /* bytes written and kept */
 	uint64_t nevents; /* events accepted */
@@ -117,8 +124,8 @@ struct gt_writer {
 	size_t nstreams, streams_cap;
 	uint32_t *st_hash; /* stream index + 1 */
 	size_t st_hash_cap;
-	uint64_t last_stream_key;
-	uint32_t last_stream;
+	uint64_t last_stream_key, prev_stream_key; /* a 2-entry cache: threads interleave */
+	uint32_t last_stream, prev_stream;
 	uint32_t *used; /* schema indexes used by the chunk */
 	size_t nused, used_cap;
 
@@ -144,6 +151,8 @@ static int gt_write_all(struct gt_writer *w, const uint8_t *p, size_t n)
 
 	if (w->err)
 		return w->err;
+	if (w->win)
+		return 0; /* memory mode: a snapshot rebuilds every block but the chunks */
 	while (done < n) {
 		ssize_t r = write(w->fd, p + done, n - done);
 
@@ -366,6 +375,37 @@ static int gt_cmp_used(const void *pa, const void *pb, void *arg)
 	return a < b ? -1 : a > b;
 }
 
+/*
+ * Copy @n bytes that a caller has room for: short strings and payloads (the
+ * common case, a few dozen bytes) with two overlapping fixed-size moves
+ * that stay within [src, src + n) and [dst, dst + n), instead of a libc call.
+ */
+static inline void gt_copy_small(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	uint64_t a, b, c, d;
+
+	if (n >= 16 && n <= 32) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + 8, 8);
+		memcpy(&c, src + n - 16, 8);
+		memcpy(&d, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + 8, &b, 8);
+		memcpy(dst + n - 16, &c, 8);
+		memcpy(dst + n - 8, &d, 8);
+	} else if (n >= 8 && n < 16) {
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n > 32) {
+		memcpy(dst, src, n);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = src[i];
+	}
+}
+
 /* Encode one row's fields into its schema's columns (payload already validated). */
 static void gt_row_encode(struct gt_wschema *s, const uint8_t *p)
 {
@@ -404,7 +444,7 @@ integer:
 			n = gt_le32(p);
 			p += 4;
 			gt_buf_varint_fast(c, n);
-			memcpy(c->data + c->len, p, n);
+			gt_copy_small(c->data + c->len, p, n);
 			c->len += n;
 			p += n;
 			break;
@@ -475,13 +515,20 @@ static int gt_seal(struct gt_writer *w)
 		prev_ts = w->rows[i].ts;
 	}
 
-	/* field columns: reserve the worst case per schema, then encode row by row */
+	/*
+	 * field columns: reserve the worst case per schema once (a varint per
+	 * row, plus for a string column all the chunk's payload bytes of the
+	 * schema, which bound its strings), then encode row by row with no check
+	 */
 	for (size_t i = 0; i < nsch; i++) {
 		struct gt_wschema *s = &w->schemas[w->used[i]];
 
 		for (uint32_t f = 0; f < s->nfields; f++) {
-			/* strings are reserved below, per row; fixed fields here */
-			if (gt_buf_reserve(&s->cols[f], (size_t)s->ccount * 10) < 0) {
+			size_t need = (size_t)s->ccount * 10;
+
+			if (s->types[f] == GT_TYPE_STR || s->types[f] == GT_TYPE_BYTES)
+				need += s->cbytes;
+			if (gt_buf_reserve(&s->cols[f], need) < 0) {
 				ret = -ENOMEM;
 				goto out;
 			}
@@ -491,15 +538,6 @@ static int gt_seal(struct gt_writer *w)
 		const struct gt_wrow *r = &w->rows[i];
 		struct gt_wschema *s = &w->schemas[r->schema];
 
-		if (s->has_var) {
-			/* room for this row's strings (their length is bounded by r->len) */
-			for (uint32_t f = 0; f < s->nfields; f++)
-				if ((s->types[f] == GT_TYPE_STR || s->types[f] == GT_TYPE_BYTES) &&
-				    gt_buf_reserve(&s->cols[f], r->len + 10) < 0) {
-					ret = -ENOMEM;
-					goto out;
-				}
-		}
 		if (s->nfields) /* a schema without fields may leave the arena unallocated */
 			gt_row_encode(s, w->arena.data + r->off);
 	}
@@ -549,6 +587,13 @@ static int gt_seal(struct gt_writer *w)
 	gt_blk_hdr_fill(w->out.data + hdr_at, GT_BLK_CHUNK, (uint32_t)csize, (uint32_t)body->len,
 			ch);
 	w->out.len = hdr_at + GT_BLK_HDR_SIZE + csize;
+	if (w->win) {
+		/* memory mode: keep the chunk block; the window indexes it and may evict */
+		ret = gt_window_add(w->win, w->out.data + hdr_at, GT_BLK_HDR_SIZE + csize);
+		if (ret == 0)
+			gt_pending_done(w);
+		goto out;
+	}
 
 	/* index entry (before the write, so a failure leaves nothing half-done) */
 	ret = gt_grow((void **)&w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof(*w->chunks));
@@ -582,8 +627,10 @@ static int gt_seal(struct gt_writer *w)
 	}
 out:
 	/* the chunk is gone either way: reset it */
-	for (size_t i = 0; i < w->nused; i++)
+	for (size_t i = 0; i < w->nused; i++) {
 		w->schemas[w->used[i]].ccount = 0;
+		w->schemas[w->used[i]].cbytes = 0;
+	}
 	w->nused = 0;
 	w->nrows = 0;
 	w->arena.len = 0;
@@ -592,21 +639,20 @@ out:
 	if (w->st_hash)
 		memset(w->st_hash, 0, w->st_hash_cap * sizeof(*w->st_hash));
 	w->last_stream_key = UINT64_MAX;
+	w->prev_stream_key = UINT64_MAX;
 	if (ret < 0 && !w->err)
 		w->err = ret;
 	return ret;
 }
 
-int gt_writer_open(const char *path, const struct gt_writer_opts *opts,
-		   const struct gt_clock_sample *start, struct gt_writer **out)
+/* A writer without a file: options, clock and zstd context (the open functions add the fd). */
+static int gt_writer_new(const struct gt_writer_opts *opts, const struct gt_clock_sample *start,
+			 struct gt_writer **out)
 {
-	uint8_t hdr[GT_FILE_HDR_SIZE];
 	struct gt_writer *w;
 	int ret;
 
 	*out = NULL;
-	if (!path || !start)
-		return -EINVAL;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
@@ -624,6 +670,7 @@ int gt_writer_open(const char *path, const struct gt_writer_opts *opts,
 	w->start = *start;
 	w->last = *start;
 	w->last_stream_key = UINT64_MAX;
+	w->prev_stream_key = UINT64_MAX;
 	w->cctx = ZSTD_createCCtx();
 	if (!w->cctx) {
 		ret = -ENOMEM;
@@ -634,7 +681,28 @@ int gt_writer_open(const char *path, const struct gt_writer_opts *opts,
 		ret = -EINVAL;
 		goto fail;
 	}
-	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	*out = w;
+	return 0;
+fail:
+	ZSTD_freeCCtx(w->cctx);
+	free(w);
+	return ret;
+}
+
+int gt_writer_open(const char *path, const struct gt_writer_opts *opts,
+		   const struct gt_clock_sample *start, struct gt_writer **out)
+{
+	uint8_t hdr[GT_FILE_HDR_SIZE];
+	struct gt_writer *w;
+	int ret;
+
+	*out = NULL;
+	if (!path || !start)
+		return -EINVAL;
+	ret = gt_writer_new(opts, start, &w);
+	if (ret < 0)
+		return ret;
+	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		ret = -errno;
 		goto fail;
@@ -665,6 +733,28 @@ fail:
 	ZSTD_freeCCtx(w->cctx);
 	free(w);
 	return ret;
+}
+
+int gt_writer_open_window(const struct gt_writer_opts *opts, const struct gt_clock_sample *start,
+			  uint64_t window_bytes, struct gt_writer **out)
+{
+	struct gt_writer *w;
+	int ret;
+
+	*out = NULL;
+	if (!start || !window_bytes)
+		return -EINVAL;
+	ret = gt_writer_new(opts, start, &w);
+	if (ret < 0)
+		return ret;
+	ret = gt_window_new(window_bytes, &w->win);
+	if (ret < 0) {
+		ZSTD_freeCCtx(w->cctx);
+		free(w);
+		return ret;
+	}
+	*out = w;
+	return 0;
 }
 
 int gt_writer_set_meta(struct gt_writer *w, const char *key, const char *value)
@@ -803,10 +893,17 @@ int gt_writer_add_schema(struct gt_writer *w, const struct gt_schema_desc *d)
 			break;
 		}
 		s.types[f] = t;
+		s.fsize[f] = t == GT_TYPE_I32 || t == GT_TYPE_U32 || t == GT_TYPE_STR ||
+					     t == GT_TYPE_BYTES
+				     ? 4
+				     : t == GT_TYPE_BOOL ? 1 : 8;
 		s.fnames[f] = gt_strdup_max(d->fields[f].name, GT_NAME_MAX, &ret);
 		s.nfields = f + 1;
-		if (t == GT_TYPE_STR || t == GT_TYPE_BYTES)
+		if ((t == GT_TYPE_STR || t == GT_TYPE_BYTES) && !s.has_var) {
 			s.has_var = 1;
+			s.var_first = f;
+			s.var_off = s.fixed_len;
+		}
 		s.fixed_len += t == GT_TYPE_I32 || t == GT_TYPE_U32 ? 4 : t == GT_TYPE_BOOL ? 1 : 8;
 	}
 	if (!ret && w->nschemas + 1 > w->sch_hash_cap / 2)
@@ -840,12 +937,13 @@ static ssize_t gt_payload_check(const struct gt_wschema *s, const uint8_t *p, si
 		if (len < off)
 			return -1;
 	} else {
-		for (uint32_t f = 0; f < s->nfields; f++) {
+		/* the fixed fields before the first string: one check */
+		off = s->var_off;
+		if (len < off)
+			return -1;
+		for (uint32_t f = s->var_first; f < s->nfields; f++) {
 			uint8_t t = s->types[f];
-			size_t need = t == GT_TYPE_I32 || t == GT_TYPE_U32     ? 4
-				      : t == GT_TYPE_BOOL		       ? 1
-				      : t == GT_TYPE_STR || t == GT_TYPE_BYTES ? 4
-									       : 8;
+			size_t need = s->fsize[f];
 
 			if (len - off < need)
 				return -1;
@@ -879,6 +977,10 @@ static int gt_stream_find(struct gt_writer *w, uint32_t pid, uint32_t tid, uint3
 		*idx = w->last_stream;
 		return 0;
 	}
+	if (key == w->prev_stream_key) {
+		*idx = w->prev_stream;
+		goto found;
+	}
 	if (w->nstreams + 1 > w->st_hash_cap / 2) {
 		size_t cap = w->st_hash_cap ? w->st_hash_cap * 2 : 64;
 		uint32_t *t = calloc(cap, sizeof(*t));
@@ -908,6 +1010,8 @@ static int gt_stream_find(struct gt_writer *w, uint32_t pid, uint32_t tid, uint3
 	w->st_hash[h] = (uint32_t)(w->nstreams + 1);
 	*idx = (uint32_t)w->nstreams++;
 found:
+	w->prev_stream_key = w->last_stream_key;
+	w->prev_stream = w->last_stream;
 	w->last_stream_key = key;
 	w->last_stream = *idx;
 	return 0;
@@ -955,8 +1059,10 @@ int gt_writer_add_event(struct gt_writer *w, uint64_t ts, uint32_t pid, uint32_t
 			w->rows_tmp = NULL;
 		}
 	}
-	if (gt_buf_add(&w->arena, payload, (size_t)used) < 0)
+	if (gt_buf_reserve(&w->arena, (size_t)used) < 0)
 		return -ENOMEM;
+	gt_copy_small(w->arena.data + w->arena.len, payload, (size_t)used);
+	w->arena.len += (size_t)used;
 	if (!s->ccount) {
 		if (gt_grow((void **)&w->used, &w->used_cap, w->nused + 1, sizeof(*w->used)) < 0) {
 			w->arena.len -= (size_t)used;
@@ -965,6 +1071,7 @@ int gt_writer_add_event(struct gt_writer *w, uint64_t ts, uint32_t pid, uint32_t
 		w->used[w->nused++] = si;
 	}
 	s->ccount++;
+	s->cbytes += (size_t)used;
 	r = &w->rows[w->nrows++];
 	r->ts = ts;
 	r->stream = stream;
@@ -1042,6 +1149,160 @@ uint64_t gt_writer_events(const struct gt_writer *w)
 	return w->nevents;
 }
 
+/*
+ * Adopting blocks already on disk (gtrace repair, format/gt_repair.c): the
+ * writer indexes them and appends only what is missing, so the footer comes
+ * from the same encoder as in a normal close.
+ */
+int gt_writer_open_fd(int fd, uint64_t off, const struct gt_writer_opts *opts,
+		      const struct gt_clock_sample *start, struct gt_writer **out)
+{
+	struct gt_writer *w;
+	int ret;
+
+	*out = NULL;
+	if (fd < 0 || !start || off < GT_FILE_HDR_SIZE || off > INT64_MAX)
+		return -EINVAL;
+	if (lseek(fd, (off_t)off, SEEK_SET) < 0)
+		return -errno;
+	ret = gt_writer_new(opts, start, &w);
+	if (ret < 0)
+		return ret;
+	w->fd = fd;
+	w->off = off;
+	*out = w;
+	return 0;
+}
+
+int gt_writer_index_chunk(struct gt_writer *w, uint64_t offset, uint32_t size, uint32_t raw_size,
+			  uint32_t nevents, uint64_t min_ts, uint64_t max_ts, uint32_t nschemas,
+			  const uint8_t *pairs)
+{
+	struct gt_wchunk *ck;
+	uint64_t sum = 0;
+	int ret;
+
+	if (w->err)
+		return w->err;
+	if (!nevents || !nschemas || nschemas > nevents || nschemas > GT_SCHEMAS_MAX ||
+	    min_ts > max_ts || offset > w->off || size > w->off - offset)
+		return -EINVAL;
+	for (uint32_t i = 0; i < nschemas; i++) {
+		if (gt_schema_find(w, gt_le32(pairs + 8 * i)) < 0)
+			return -ENOENT;
+		sum += gt_le32(pairs + 8 * i + 4);
+	}
+	if (sum != nevents)
+		return -GT_ECORRUPT;
+	ret = gt_grow((void **)&w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof(*w->chunks));
+	if (ret < 0)
+		return ret;
+	if (gt_buf_add(&w->chunk_sch, pairs, 8 * (size_t)nschemas) < 0)
+		return -ENOMEM;
+	ck = &w->chunks[w->nchunks++];
+	ck->offset = offset;
+	ck->size = size;
+	ck->raw_size = raw_size;
+	ck->nevents = nevents;
+	ck->nschemas = nschemas;
+	ck->min_ts = min_ts;
+	ck->max_ts = max_ts;
+	ck->sch_off = w->chunk_sch.len - 8 * (size_t)nschemas;
+	for (uint32_t i = 0; i < nschemas; i++)
+		w->schemas[gt_schema_find(w, gt_le32(pairs + 8 * i))].total +=
+			gt_le32(pairs + 8 * i + 4);
+	w->nevents += nevents;
+	return 0;
+}
+
+void gt_writer_mark_written(struct gt_writer *w)
+{
+	gt_pending_done(w);
+}
+
+/* Event time of @ticks in ns since the start sample, as a reader computes it (docs/format.md). */
+static uint64_t gt_ticks_ns(const struct gt_writer *w, uint64_t ticks)
+{
+	uint64_t dt = w->last.ticks - w->start.ticks;
+
+	if (ticks < w->start.ticks)
+		return 0;
+	if (w->opts.clock != GT_CLOCK_TSC || w->last.ticks <= w->start.ticks)
+		return ticks - w->start.ticks;
+	return (uint64_t)((unsigned __int128)(ticks - w->start.ticks) *
+			  (w->last.mono_ns - w->start.mono_ns) / dt);
+}
+
+int gt_writer_snapshot_prepare(struct gt_writer *w, struct gt_window_image **out)
+{
+	struct gt_buf sch = { 0 }, st = { 0 }, meta = { 0 };
+	struct gt_window_parts parts;
+	struct gt_window_stats ws;
+	char v[32];
+	uint64_t ts;
+	int ret;
+
+	*out = NULL;
+	if (!w->win)
+		return -EINVAL;
+	ret = gt_seal(w);
+	if (ret < 0)
+		return ret;
+	gt_window_stats(w->win, &ws);
+	ret = gt_writer_set_meta(w, "mode", "memory");
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)ws.max_bytes);
+	ret |= gt_writer_set_meta(w, "window_bytes", v);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)ws.evicted_chunks);
+	ret |= gt_writer_set_meta(w, "window_evicted_chunks", v);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)ws.evicted_events);
+	ret |= gt_writer_set_meta(w, "window_evicted_events", v);
+	if (gt_window_first_ts(w->win, &ts)) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)gt_ticks_ns(w, ts));
+		ret |= gt_writer_set_meta(w, "window_start_ns", v);
+	}
+	if (ret)
+		return -ENOMEM;
+	ret = gt_buf_varint(&sch, w->nschemas);
+	for (size_t i = 0; i < w->nschemas && !ret; i++)
+		ret = gt_enc_schema(&sch, &w->schemas[i]);
+	if (!ret)
+		ret = gt_enc_stats(&st, w);
+	if (!ret)
+		ret = gt_enc_meta(&meta, w);
+	if (!ret) {
+		parts = (struct gt_window_parts){
+			.clock = w->opts.clock, .start = w->start, .last = w->last,
+			.meta = meta.data, .meta_len = meta.len,
+			.schemas = sch.data, .schemas_len = sch.len,
+			.stats = st.data, .stats_len = st.len,
+		};
+		ret = gt_window_image_new(w->win, &parts, out);
+	}
+	gt_buf_release(&sch);
+	gt_buf_release(&st);
+	gt_buf_release(&meta);
+	return ret;
+}
+
+int gt_writer_snapshot(struct gt_writer *w, const char *path, uint64_t *bytes, uint64_t *events)
+{
+	struct gt_window_image *img;
+	int ret = gt_writer_snapshot_prepare(w, &img);
+
+	if (ret < 0)
+		return ret;
+	if (events)
+		*events = gt_window_image_events(img);
+	ret = gt_window_image_write(img, path, bytes);
+	gt_window_image_free(img);
+	return ret;
+}
+
+struct gt_window *gt_writer_window(const struct gt_writer *w)
+{
+	return w->win;
+}
+
 static int gt_write_footer(struct gt_writer *w)
 {
 	struct gt_buf *s = &w->scratch;
@@ -1113,6 +1374,11 @@ int gt_writer_close(struct gt_writer *w)
 	if (!w)
 		return 0;
 	ret = w->err;
+	if (w->win) {
+		/* memory mode: nothing to write, what no snapshot took is dropped */
+		gt_window_free(w->win);
+		goto release;
+	}
 	if (!ret)
 		ret = gt_seal(w);
 	if (!w->err) {
@@ -1125,6 +1391,7 @@ int gt_writer_close(struct gt_writer *w)
 		ret = -errno;
 	if (close(w->fd) < 0 && !ret)
 		ret = -errno;
+release:
 	for (size_t i = 0; i < w->nschemas; i++)
 		gt_wschema_release(&w->schemas[i]);
 	free(w->schemas);
