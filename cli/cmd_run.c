@@ -377,6 +377,7 @@ static int gt_run_setup(struct gt_run *r, const char *name)
 	co.listen = true;
 	co.threaded = true;
 	gt_sink_writer(&co.sink, r->w);
+	co.sink.name = r->path;
 	ret = gt_collector_new(&co, &r->c);
 	if (ret < 0) {
 		r->c = NULL;
@@ -845,14 +846,7 @@ static void gt_run_finish(struct gt_run *r)
 	if (ret < 0) {
 		if (st.partial[1])
 			fputc('\n', stderr);
-		if (st.sink_err)
-			/* the collector said why when it happened: say where, once */
-			fprintf(stderr,
-				"gtrace run: warning: '%s' is incomplete: it keeps what was written "
-				"before that error (up to its last whole chunk); check the space "
-				"in '%s'\n",
-				r->path, r->dir);
-		else
+		if (!st.sink_err) /* else the collector said it all when it happened */
 			fprintf(stderr,
 				"gtrace run: warning: writing '%s' failed: %s; the trace is "
 				"incomplete\n",

@@ -422,9 +422,16 @@ static void gt_sink_failed(struct gt_collector *c, int err)
 	int none = 0;
 
 	if (__atomic_compare_exchange_n(&c->st.sink_err, &none, err, false, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE))
-		gt_col_log("writing the trace failed: %s; the rest of the session is not recorded",
-			   gt_strerror(err));
+					__ATOMIC_ACQUIRE)) {
+		if (c->sink.name)
+			gt_col_log("warning: writing '%s' failed: %s; it keeps what was written "
+				   "before (up to its last whole chunk) and records nothing more",
+				   c->sink.name, gt_strerror(err));
+		else
+			gt_col_log("warning: writing the trace failed: %s; the rest of the "
+				   "session is not recorded",
+				   gt_strerror(err));
+	}
 }
 
 static void gt_sink_check(struct gt_collector *c, int ret)

@@ -92,6 +92,7 @@ static int gt_ws_flush(void *ctx)
 void gt_sink_writer(struct gt_sink *sink, struct gt_writer *w)
 {
 	sink->ctx = w;
+	sink->name = NULL;
 	sink->add_schema = gt_ws_schema;
 	sink->add_event = gt_ws_event;
 	sink->add_lost = gt_ws_lost;

@@ -133,6 +133,7 @@ int gt_op_path(const char *dir, const char *name, const struct tm *tm, unsigned 
 /* Where the collector sends what it collects; each returns like the gt_writer_* call. */
 struct gt_sink {
 	void *ctx;
+	const char *name; /* the file written, for messages; borrowed, may be NULL */
 	int (*add_schema)(void *ctx, const struct gt_schema_desc *s);
 	int (*add_event)(void *ctx, uint64_t ts, uint32_t pid, uint32_t tid, uint32_t schema_id,
 			 const void *payload, size_t len);
@@ -142,7 +143,10 @@ struct gt_sink {
 	int (*flush)(void *ctx); /* seal the open chunk; may be NULL */
 };
 
-/** gt_sink_writer() - a sink that forwards to @w (borrowed, must outlive the sink). */
+/**
+ * gt_sink_writer() - a sink that forwards to @w (borrowed, must outlive the
+ * sink); its name is NULL, set it to name the file in messages.
+ */
 void gt_sink_writer(struct gt_sink *sink, struct gt_writer *w);
 
 /* ---- the collector (collector.c, session.c, segment.c, drain.c, ...) ---- */
