@@ -1,5 +1,5 @@
 #!/bin/bash
-# Fault (b): the trace directory fills up (a 512 KiB tmpfs).  gtrace warns
+# Fault (b): the trace directory fills up (a 3 MiB tmpfs).  gtrace warns
 # once, when it happens, naming the file and "No space left on device"; the
 # command's output and exit status are unchanged; the file is valid up to
 # its last whole chunk.  Needs root (mount); skips otherwise.
@@ -7,14 +7,15 @@ source "$(dirname "$0")/../lib.sh"
 E="$GT_BIN/gt_e2e"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to mount a tmpfs"; exit 77; }
 mkdir -p full
-mount -t tmpfs -o size=512k gt_fault_full full 2>mount.err ||
+mount -t tmpfs -o size=3m gt_fault_full full 2>mount.err ||
 	{ echo "SKIP: cannot mount a tmpfs: $(cat mount.err)"; exit 77; }
 trap 'umount full 2>/dev/null || umount -l full' EXIT
 
-# ~200 incompressible bytes per event: 20000 events are ~4 MB, 8x the space
+# ~200 incompressible bytes per event: 40000 events are ~8 MB, more than twice
+# the space, so some whole chunks (about 1 MB each) fit before it is full
 set +e
 timeout 120 "$GTRACE" run --op filler --dir full -- sh -c '
-	echo "before"; "$0" noise 20000; echo "noise=$?"; echo "to stderr" >&2; exit 3' "$E" >out.txt 2>err.txt
+	echo "before"; "$0" noise 40000; echo "noise=$?"; echo "to stderr" >&2; exit 3' "$E" >out.txt 2>err.txt
 rc=$?
 set -e
 [ "$rc" -eq 3 ] || fail "exit status $rc, expected the command's 3; stderr: $(cat err.txt)"
@@ -42,6 +43,7 @@ seqs = [json.loads(l)["fields"]["seq"] for l in open("dump.json") if json.loads(
 assert len(seqs) == j["events"] - sum(1 for l in open("dump.json") if json.loads(l)["event"] != "Noise")
 # what was kept is a clean prefix of the numbered events
 assert sorted(seqs) == list(range(len(seqs))), "kept events are not a prefix"
-print(f"kept {len(seqs)} of 20000 events in {size} bytes")
+assert len(seqs) > 0, "no whole chunk kept"
+print(f"kept {len(seqs)} of 40000 events in {size} bytes")
 PY
 exit 0
