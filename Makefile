@@ -36,7 +36,7 @@ TSAN_ENV = TSAN_OPTIONS=$(SAN_COMMON):second_deadlock_stack=1:log_path=$(CURDIR)
 ASAN_EXCLUDE ?= ^(cli\.install\.|cli\.demo\.demo$$)
 # The TSan run: the multi-threaded code (rings, collector + writer thread,
 # end-to-end runs and long-lived sessions with rotate)
-TSAN_TESTS ?= unit.test_lib|unit.test_collector|cli.e2e|cli.session
+TSAN_TESTS ?= unit.test_lib|unit.test_collector|unit.test_batch|unit.test_session|unit.test_system|unit.test_window|cli.e2e|cli.session|cli.memory|cli.system
 
 # Debian packages the build and the tests need.
 DEB_PACKAGES := build-essential cmake pkg-config libzstd-dev libxxhash-dev \

@@ -224,7 +224,7 @@ GT_API uint32_t gt_site_slow(const struct gt_site *site)
 		 * comes back here), or our store lands after it, and then this
 		 * load sees its seq and we evaluate again.
 		 */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		gt_fence(__ATOMIC_SEQ_CST);
 		if (!gt_sys_changed(seq))
 			break;
 	}

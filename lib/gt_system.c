@@ -271,7 +271,7 @@ uint64_t gt_sys_poll_locked(void)
 		}
 		want = __atomic_load_n(&b->want, __ATOMIC_RELAXED);
 		memcpy(sock, b->socket, sizeof(sock));
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		gt_fence(__ATOMIC_ACQUIRE);
 		s2 = __atomic_load_n(&b->seq, __ATOMIC_RELAXED);
 		if (s1 == s2)
 			break;
