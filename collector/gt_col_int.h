@@ -75,7 +75,6 @@ struct gt_batch {
 struct gt_slot_track {
 	uint64_t lost_seen; /* ctl->lost already reported */
 	bool logged;        /* a corruption of this slot was already logged */
-	bool populated;     /* our view of the ring was pre-faulted */
 };
 
 /* One attached producer segment (one process image). */
