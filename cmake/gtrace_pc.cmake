@@ -1,4 +1,5 @@
-# gtrace_pc.cmake - write gtrace.pc from gtrace.pc.in for CMAKE_INSTALL_PREFIX.
+# gtrace_pc.cmake - write gtrace.pc from gtrace.pc.in (or another .pc file:
+# GT_PC_NAME, default "gtrace") for CMAKE_INSTALL_PREFIX.
 #
 # Included by cmake/CMakeLists.txt at configure time (writes GT_PC_OUT) and
 # from its install code (GT_PC_INSTALL set), where CMAKE_INSTALL_PREFIX is
@@ -6,6 +7,9 @@
 # and into the install manifest.
 # In: GT_PC_IN, GT_PC_VERSION, GT_PC_LIBDIR and GT_PC_INCLUDEDIR (relative to
 # the prefix, or absolute), GT_PC_OUT (configure time only).
+if(NOT GT_PC_NAME)
+  set(GT_PC_NAME gtrace)
+endif()
 set(GT_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
 foreach(_gt_v LIBDIR INCLUDEDIR)
   if(IS_ABSOLUTE "${GT_PC_${_gt_v}}")
@@ -16,9 +20,9 @@ foreach(_gt_v LIBDIR INCLUDEDIR)
 endforeach()
 if(GT_PC_INSTALL)
   if(IS_ABSOLUTE "${GT_PC_LIBDIR}")
-    set(GT_PC_OUT "$ENV{DESTDIR}${GT_PC_LIBDIR}/pkgconfig/gtrace.pc")
+    set(GT_PC_OUT "$ENV{DESTDIR}${GT_PC_LIBDIR}/pkgconfig/${GT_PC_NAME}.pc")
   else()
-    set(GT_PC_OUT "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/${GT_PC_LIBDIR}/pkgconfig/gtrace.pc")
+    set(GT_PC_OUT "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/${GT_PC_LIBDIR}/pkgconfig/${GT_PC_NAME}.pc")
   endif()
   message(STATUS "Installing: ${GT_PC_OUT}")
   list(APPEND CMAKE_INSTALL_MANIFEST_FILES "${GT_PC_OUT}")

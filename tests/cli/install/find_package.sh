@@ -5,7 +5,8 @@
 # build a tiny CMake project that uses find_package(gtrace) and links one
 # program against gtrace::gtrace (shared) and one against
 # gtrace::gtrace_static, run both under `gtrace run` and check that each
-# file holds the program's events.
+# file holds the program's events; a third program linked against
+# gtrace::reader counts the events of such a file.
 . "$GT_SRC/tests/cli/lib.sh"
 . "$GT_SRC/tests/cli/install/install_lib.bash"
 : "${GT_BUILD:?}"
@@ -28,7 +29,42 @@ if(TARGET gtrace::gtrace_static)
   target_compile_definitions(app_static PRIVATE APP_KIND="static")
   target_link_libraries(app_static PRIVATE gtrace::gtrace_static)
 endif()
+if(WANT_READER AND NOT TARGET gtrace::reader)
+  message(FATAL_ERROR "gtrace::reader missing")
+endif()
+if(TARGET gtrace::reader)
+  add_executable(app_reader reader.c)
+  target_link_libraries(app_reader PRIVATE gtrace::reader)
+endif()
 CM
+cat >app/reader.c <<'C'
+#include <inttypes.h>
+#include <stdio.h>
+#include <gtrace/reader.h>
+
+int main(int argc, char **argv)
+{
+	struct gt_reader *r;
+	struct gt_iter *it;
+	const struct gt_event *ev;
+	uint64_t n = 0;
+	int ret;
+
+	if (argc != 2 || (ret = gt_reader_open(argv[1], &r)) < 0)
+		return 1;
+	ret = gt_iter_new(r, NULL, &it);
+	while (ret >= 0 && (ret = gt_iter_next(it, &ev)) == 1)
+		n++;
+	gt_iter_free(it);
+	gt_reader_close(r);
+	if (ret < 0) {
+		fprintf(stderr, "app_reader: %s\n", gt_strerror(ret));
+		return 1;
+	}
+	printf("%" PRIu64 "\n", n);
+	return 0;
+}
+C
 cat >app/app.c <<'C'
 #include <stdio.h>
 #include <gtrace/gtrace.h>
@@ -45,7 +81,11 @@ int main(void)
 	return 0;
 }
 C
+# a GT_FUZZ build has no reader library (format/CMakeLists.txt)
+want_reader=ON
+grep -q '^GT_FUZZ:BOOL=ON' "$GT_BUILD/CMakeCache.txt" 2>/dev/null && want_reader=OFF
 cmake -S app -B app/build -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_BUILD_TYPE=Release \
+	-DWANT_READER=$want_reader \
 	>configure.log 2>&1 || { cat configure.log; fail "find_package(gtrace) project does not configure"; }
 cmake --build app/build >build.log 2>&1 || { cat build.log; fail "find_package(gtrace) project does not build"; }
 
@@ -91,3 +131,15 @@ if steps != list(range(5)) or len(spans) != 2:
 print(f"ok: {kind}: 5 Step events and a Main span")
 PY
 done
+
+# gtrace::reader: the event count through the installed reader library
+[ "$want_reader" = ON ] || { echo "note: GT_FUZZ build, gtrace::reader not tested"; exit 0; }
+grep -q "$PREFIX/.*libgtrace-reader.so" <<<"$(ldd app/build/app_reader)" || {
+	ldd app/build/app_reader
+	fail "app_reader does not use the installed libgtrace-reader.so"
+}
+f=$(ls logs/fp_shared_*.gtrace | head -n 1)
+n=$(app/build/app_reader "$f") || fail "app_reader failed on $f"
+want=$("$GTRACE" info "$f" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["events"])')
+[ "$n" -ge 7 ] && [ "$n" = "$want" ] || fail "app_reader counted '$n' events in $f, gtrace info says $want"
+echo "ok: app_reader counted $n events"
