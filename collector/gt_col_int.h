@@ -110,20 +110,33 @@ struct gt_schema_tab {
 	uint32_t next_id;
 };
 
-/* Process table entry. */
+/*
+ * Process table entry: a slot of the open-addressing table below.  An entry
+ * lives from the process's start record until its exit record is written
+ * and no session connection of that pid is open (proctab.c).
+ */
 struct gt_proc {
 	uint32_t pid;
+	bool used;     /* the slot holds a process */
 	bool started;  /* a start event was written */
 	bool attached; /* a segment was attached since (a later HELLO is an exec) */
 	bool exited;   /* an exit event was written */
 	bool detached; /* socket closed but process alive: exec'd or uninstrumented now */
 	unsigned int nconns; /* session connections that said HELLO and are still open */
+	uint64_t seq;  /* gt_proctab.next_seq when this process (image) was started */
 	char *exe;
 };
 
+/*
+ * Processes of the session that may still be referred to: linear probing
+ * on pid, power-of-two @cap slots at most half full, deletion by backward
+ * shift (no tombstones).  A pointer to an entry is valid until the next
+ * gt_proc_get() of a new pid or the next exit/gone/reap call.
+ */
 struct gt_proctab {
 	struct gt_proc *p;
-	size_t n, cap;
+	size_t n, cap;     /* live entries, slots */
+	uint64_t next_seq; /* seq of the next started process (ktrace.c follows new ones) */
 };
 
 /* Internal events the collector writes itself (collector.c). */
@@ -267,6 +280,7 @@ void gt_segment_drain(struct gt_collector *c, struct gt_segment *s, bool final);
 struct gt_proc *gt_proc_find(struct gt_proctab *t, uint32_t pid);
 struct gt_proc *gt_proc_get(struct gt_proctab *t, uint32_t pid);
 void gt_proctab_release(struct gt_proctab *t);
+size_t gt_proctab_count(const struct gt_proctab *t);
 void gt_proc_read_info(uint32_t pid, uint32_t *ppid, char **exe, char **argv);
 int gt_proc_stat_exit(uint32_t pid, int *wstatus);
 void gt_collector_proc_hello(struct gt_collector *c, uint32_t pid);

@@ -236,6 +236,8 @@ void gt_collector_proc_start(struct gt_collector *c, uint32_t pid, uint32_t ppid
 /**
  * gt_collector_proc_exit() - record process @pid's exit (e.g. from waitpid).
  * @status: exit code or -1; @signal: 0 if none; @core: dumped core.
+ * Once per process: ignored for a pid with no start record or whose exit was
+ * already recorded (e.g. from its segment before waitpid returned).
  */
 void gt_collector_proc_exit(struct gt_collector *c, uint32_t pid, int status, int signal,
 			    bool core);

@@ -67,10 +67,10 @@ struct gt_ktrace {
 	uint32_t exit_off; /* payload offset of error_code; UINT32_MAX = unusable */
 	uint32_t exit_size;
 	/*
-	 * processes that joined through GTRACE_SESSION: c->procs is append-only,
-	 * entries before this index were already added to set_event_pid
+	 * processes that joined through GTRACE_SESSION: those of c->procs with
+	 * seq below this were already added to set_event_pid
 	 */
-	size_t procs_followed;
+	uint64_t procs_followed;
 };
 
 #define GT_KT_EXIT_SYS "syscalls"
@@ -338,15 +338,19 @@ opened:
  */
 static void gt_kt_follow(struct gt_collector *c, struct gt_ktrace *kt)
 {
-	size_t n = c->procs.n;
+	const struct gt_proctab *t = &c->procs;
 
-	for (size_t i = kt->procs_followed; i < n; i++) {
-		uint32_t pid = c->procs.p[i].pid;
+	if (kt->procs_followed == t->next_seq)
+		return; /* nobody new: the common case costs one compare */
+	for (size_t i = 0; i < t->cap; i++) {
+		uint32_t pid = t->p[i].pid;
 
+		if (!t->p[i].used || t->p[i].seq < kt->procs_followed)
+			continue;
 		if (pid && pid != kt->root_pid && gt_kernel_add_pid(kt->k, pid) < 0)
 			gt_col_log("kernel events: cannot follow process %u", pid);
 	}
-	kt->procs_followed = n;
+	kt->procs_followed = t->next_seq;
 }
 
 void gt_collector_kernel_rotate(struct gt_collector *c)

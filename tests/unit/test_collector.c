@@ -8,6 +8,9 @@
  * Good traffic must arrive complete and in order; hostile segments (bad
  * head/tail, bad record sizes, unknown ids, broken schemas, lying headers)
  * must be counted corrupt without a crash while other slots keep draining.
+ * The process table must hold only processes that may still be referred to
+ * (10,000 in turn leave it empty), give a reused pid a new start record and
+ * leave a segment drained after its exit attributed to its pid.
  * The last tests run the real session socket handshake in-process.
  */
 #define _GNU_SOURCE
@@ -27,7 +30,7 @@
 
 /* ---- fake sink ---- */
 
-#define MAXEV 20000
+#define MAXEV 40000
 struct ev {
 	uint64_t ts;
 	uint32_t pid, tid, sid;
@@ -811,6 +814,191 @@ static void test_internal_filtered(void)
 	free_collector(c, &f);
 }
 
+/* ---- the process table (collector/proctab.c) ---- */
+
+/* pids above PID_MAX_LIMIT (4194304): no such process, /proc reads fail */
+#define NOPID 5000000u
+
+/* Count start and exit records by the pid in their payload, for pids base..base+n-1. */
+static void count_proc_recs(const struct fake_sink *f, uint32_t base, uint32_t n,
+			    unsigned char *starts, unsigned char *exits)
+{
+	memset(starts, 0, n);
+	memset(exits, 0, n);
+	for (size_t i = 0; i < f->nev; i++) {
+		const char *name = f->ev[i].sid < 64 ? f->sname[f->ev[i].sid] : "";
+		uint32_t pid;
+
+		memcpy(&pid, f->ev[i].p, 4);
+		if (pid - base >= n || f->ev[i].pid != pid)
+			continue;
+		if (!strcmp(name, "gtrace.process/start") && starts[pid - base] < 255)
+			starts[pid - base]++;
+		else if (!strcmp(name, "gtrace.process/exit") && exits[pid - base] < 255)
+			exits[pid - base]++;
+	}
+}
+
+/*
+ * A long-lived session meets many processes: the table holds only the live
+ * ones, and every process gets exactly one start and one exit record.
+ */
+static void test_proctab_bounded(void)
+{
+	enum { NSEQ = 10000, NLIVE = 3000 };
+	static unsigned char starts[NSEQ], exits[NSEQ];
+	static uint32_t order[NLIVE];
+	struct fake_sink f;
+	struct gt_collector *c = new_collector(&f, false, NULL);
+	size_t maxn = 0, maxcap = 0, bad = 0;
+	uint32_t seed = 12345;
+
+	if (!c)
+		return;
+	/* one after the other, as a session serving a test pipeline sees them */
+	for (uint32_t i = 0; i < NSEQ; i++) {
+		gt_collector_proc_start(c, NOPID + i, 1, "/bin/t", "t");
+		if (gt_proctab_count(&c->procs) > maxn)
+			maxn = gt_proctab_count(&c->procs);
+		gt_collector_proc_exit(c, NOPID + i, 0, 0, false);
+		gt_collector_proc_exit(c, NOPID + i, 1, 0, false); /* waitpid after the segment's */
+		if (c->procs.cap > maxcap)
+			maxcap = c->procs.cap;
+	}
+	CHECK(maxn == 1);
+	CHECK(maxcap <= 16);
+	CHECK(gt_proctab_count(&c->procs) == 0);
+	gt_collector_finish(c);
+	count_proc_recs(&f, NOPID, NSEQ, starts, exits);
+	for (uint32_t i = 0; i < NSEQ; i++)
+		bad += starts[i] != 1 || exits[i] != 1;
+	CHECK(bad == 0);
+	free_collector(c, &f);
+
+	/* many at once, leaving in a shuffled order: lookups stay right while entries shift */
+	c = new_collector(&f, false, NULL);
+	if (!c)
+		return;
+	for (uint32_t i = 0; i < NLIVE; i++) {
+		order[i] = NOPID + i * 7; /* spread, with probe runs that interleave */
+		gt_collector_proc_start(c, order[i], 1, "/bin/t", "t");
+	}
+	CHECK(gt_proctab_count(&c->procs) == NLIVE);
+	CHECK(c->procs.cap >= 2 * NLIVE);
+	for (uint32_t i = NLIVE - 1; i > 0; i--) {
+		uint32_t j, tmp;
+
+		seed = seed * 1103515245u + 12345u;
+		j = (seed >> 8) % (i + 1);
+		tmp = order[i];
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	bad = 0;
+	for (uint32_t i = 0; i < NLIVE; i++) {
+		gt_collector_proc_exit(c, order[i], 0, 0, false);
+		bad += gt_proc_find(&c->procs, order[i]) != NULL;
+		if (i % 97 == 0)
+			for (uint32_t k = i + 1; k < NLIVE; k++)
+				bad += gt_proc_find(&c->procs, order[k]) == NULL;
+	}
+	CHECK(bad == 0);
+	CHECK(gt_proctab_count(&c->procs) == 0);
+	gt_collector_reap_detached(c, false); /* gives back the slots of the burst */
+	CHECK(c->procs.cap <= 16);
+	gt_collector_finish(c);
+	CHECK(count_of(&f, "gtrace.process/start") == NLIVE);
+	CHECK(count_of(&f, "gtrace.process/exit") == NLIVE);
+	free_collector(c, &f);
+}
+
+/* A pid used again after an exit is a new process: a new start record. */
+static void test_proctab_reuse(void)
+{
+	unsigned char starts[4], exits[4];
+	struct fake_sink f;
+	struct gt_collector *c = new_collector(&f, false, NULL);
+	uint32_t a = NOPID, b = NOPID + 1, d = NOPID + 2;
+
+	if (!c)
+		return;
+	/* started by the collector, exited, started again */
+	gt_collector_proc_start(c, a, 1, "/bin/x", "x");
+	gt_collector_proc_exit(c, a, 0, 0, false);
+	gt_collector_proc_start(c, a, 1, "/bin/y", "y");
+	gt_collector_proc_exit(c, a, 2, 0, false);
+	/* joined through the session: HELLO, connection closed (gone: no such process) */
+	gt_collector_proc_hello(c, b);
+	gt_collector_proc_gone(c, b, NULL);
+	CHECK(gt_proc_find(&c->procs, b) == NULL);
+	gt_collector_proc_hello(c, b);
+	CHECK(gt_proc_find(&c->procs, b) != NULL);
+	gt_collector_proc_gone(c, b, NULL);
+	/*
+	 * waitpid reports the exit before the connection's EOF is read, and the
+	 * pid is reused meanwhile: the entry stays while a connection is open
+	 */
+	gt_collector_proc_start(c, d, 1, "/bin/x", "x");
+	gt_collector_proc_hello(c, d);
+	gt_collector_proc_exit(c, d, 0, 0, false);
+	CHECK(gt_proc_find(&c->procs, d) != NULL);
+	gt_collector_proc_hello(c, d); /* the new process of that pid */
+	gt_collector_proc_gone(c, d, NULL); /* the old EOF: the new one is still connected */
+	CHECK(gt_proc_find(&c->procs, d) != NULL);
+	gt_collector_proc_gone(c, d, NULL);
+	CHECK(gt_proc_find(&c->procs, d) == NULL);
+	CHECK(gt_proctab_count(&c->procs) == 0);
+	gt_collector_finish(c);
+	count_proc_recs(&f, NOPID, 3, starts, exits);
+	CHECK(starts[0] == 2 && exits[0] == 2);
+	CHECK(starts[1] == 2 && exits[1] == 2);
+	CHECK(starts[2] == 2 && exits[2] == 2);
+	free_collector(c, &f);
+}
+
+/* Events still in a process's segment after its exit is recorded stay its own. */
+static void test_proctab_drain_after_exit(void)
+{
+	struct fake_sink f;
+	struct gt_collector *c = new_collector(&f, false, NULL);
+	struct gt_segment *sg;
+	unsigned char pl[64];
+	struct seg s;
+	uint32_t id;
+	size_t mine = 0;
+
+	if (!c)
+		return;
+	seg_init(&s, 700, 1, 4096);
+	id = seg_schema(&s, "Test.Late", "E", 2, T_I64_STR, N_SEQ_TXT);
+	CHECK(gt_collector_attach_map(c, s.map, s.size, 700, false, &sg) == 0);
+	gt_collector_proc_start(c, 700, 1, "/bin/x", "x");
+	slot_claim(&s, 0, 701);
+	for (int i = 0; i < 3; i++)
+		CHECK(slot_write(&s, 0, id, 10 + (uint64_t)i, pl, mk_payload(pl, i, "early")));
+	gt_collector_proc_exit(c, 700, 0, 0, false);
+	CHECK(gt_proctab_count(&c->procs) == 0);
+	for (int i = 3; i < 5; i++) /* committed after the exit was recorded */
+		CHECK(slot_write(&s, 0, id, 10 + (uint64_t)i, pl, mk_payload(pl, i, "late")));
+	gt_segment_drain(c, sg, true);
+	/* a new process of the same pid starts meanwhile: a new start record */
+	gt_collector_proc_start(c, 700, 1, "/bin/y", "y");
+	gt_collector_detach(c, sg);
+	gt_collector_finish(c);
+	for (size_t i = 0; i < f.nev; i++) {
+		if (f.ev[i].sid >= 64 || strcmp(f.sname[f.ev[i].sid], "Test.Late/E"))
+			continue;
+		CHECK(f.ev[i].pid == 700 && f.ev[i].tid == 701);
+		CHECK(ev_seq(&f.ev[i]) == (int64_t)mine);
+		mine++;
+	}
+	CHECK(mine == 5);
+	CHECK(count_of(&f, "gtrace.process/start") == 2);
+	CHECK(count_of(&f, "gtrace.process/exit") == 1);
+	free_collector(c, &f);
+	free(s.map);
+}
+
 /* ---- the session socket, in-process ---- */
 
 static int sock_connect(const char *path)
@@ -1010,6 +1198,9 @@ int main(void)
 		test_dedupe();
 		test_internal_events();
 		test_internal_filtered();
+		test_proctab_bounded();
+		test_proctab_reuse();
+		test_proctab_drain_after_exit();
 		test_session();
 	}
 	return gt_check_result("test_collector");
