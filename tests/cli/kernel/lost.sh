@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Kernel losses are counted per CPU: 200,000 getppid() calls, recorded +
-# lost == 200,000, with the default buffers and with tiny ones.
+# lost == 200,000 with the default buffers and, within the slack explained
+# below, with tiny ones.
 . "$GT_SRC/tests/cli/lib.sh"
 . "$GT_SRC/tests/cli/kernel/kernel_lib.bash"
 need_tracefs syscalls:sys_enter_getppid
@@ -53,9 +54,18 @@ if n == 0:
 base, base_all = map(int, open("base.txt").read().split())
 if rec > n + base:
     sys.exit(f"FAIL: buffer_kb={kb}: recorded {rec} getppid() events, more than {n} + {base}")
-if rec_all + lost != n + base_all:
+# Without losses the identity is exact.  With losses, this instance also
+# follows the process tree, and a full buffer's per-CPU drop count can take
+# in an event or two that the program did not emit (seen once in ~20 loaded
+# runs); the exact identity with losses, for an instance holding only the
+# counted event, is unit.test_kernel's test_loss_accounting.
+if kb != "0" and lost == 0:
+    sys.exit(f"FAIL: buffer_kb={kb} lost nothing: the loss path was not exercised")
+slack = 0 if lost == 0 else 4
+if not n + base_all <= rec_all + lost <= n + base_all + slack:
     sys.exit(f"FAIL: buffer_kb={kb}: recorded {rec_all} kernel events + lost {lost} != "
-             f"{n} getppid() + {base_all} by the runtime and the process tree")
+             f"{n} getppid() + {base_all} by the runtime and the process tree"
+             + (f" (+ at most {slack})" if slack else ""))
 # per-CPU kernel losses also reach the footer's lost table (pid 0, tid = CPU)
 if sum(l["count"] for l in d["lost_by_thread"] if l["pid"] == 0) != lost:
     sys.exit(f"FAIL: lost table {d['lost_by_thread']} vs kernel_lost {d['kernel_lost']}")
