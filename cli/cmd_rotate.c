@@ -63,12 +63,6 @@ int cmd_rotate(int argc, char **argv)
 		fprintf(stderr, "gtrace rotate: %s\n", err);
 		return 2;
 	}
-	if (!json_is_true(json_object_get(rep, "ok"))) {
-		fprintf(stderr, "gtrace rotate: session '%s': %s\n", name,
-			json_string_value(json_object_get(rep, "error")) ?: "failed");
-		json_decref(rep);
-		return 2;
-	}
 	if (json) {
 		json_dumpf(rep, stdout, JSON_INDENT(2));
 		putchar('\n');

@@ -115,12 +115,6 @@ static int gt_stop_one(const char *name)
 		fprintf(stderr, "gtrace stop: %s\n", err);
 		return 2;
 	}
-	if (!json_is_true(json_object_get(rep, "ok"))) {
-		fprintf(stderr, "gtrace stop: session '%s': %s\n", name,
-			json_string_value(json_object_get(rep, "error")) ?: "failed");
-		json_decref(rep);
-		return 2;
-	}
 	gt_stop_print_files(json_object_get(rep, "files"));
 	if (!strcmp(json_string_value(json_object_get(rep, "mode")) ?: "", "memory"))
 		fprintf(stderr,

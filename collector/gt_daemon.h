@@ -80,8 +80,10 @@ int gt_sess_resolve(const char *opt, char *name, size_t cap, char *err, size_t e
  * gt_sess_request() - send one JSON request to session @name's collector and
  * wait for its reply (at most @timeout_ms; rotation and stop wait for files
  * to be complete on disk).
- * @req: borrowed.  @reply: owned (json_decref).  Return: 0 (the reply may
- * still say "ok": false), -ECONNREFUSED when the collector is gone, -errno.
+ * @req: borrowed.  @reply: owned (json_decref), set only on success.
+ * Return: 0 (the reply says "ok": true); -EREMOTEIO when the collector
+ * refused (@err: "session 'NAME': its reason"); -ECONNREFUSED when the
+ * collector is gone; -errno.
  */
 int gt_sess_request(const char *name, json_t *req, int timeout_ms, json_t **reply, char *err,
 		    size_t errcap);

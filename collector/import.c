@@ -334,14 +334,6 @@ int64_t gt_import_request(const char *outer, const char *path, char *err, size_t
 		gt_import_err(err, errcap, "%s", rerr[0] ? rerr : gt_strerror(ret));
 		return ret;
 	}
-	if (!json_is_true(json_object_get(rep, "ok"))) {
-		const char *why = json_string_value(json_object_get(rep, "error"));
-
-		gt_import_err(err, errcap, "session '%s' refused: %s", outer,
-			      why ? why : "no reason given");
-		json_decref(rep);
-		return -EPROTO;
-	}
 	n = json_integer_value(json_object_get(rep, "events"));
 	json_decref(rep);
 	return n;

@@ -364,6 +364,14 @@ int gt_sess_request(const char *name, json_t *req, int timeout_ms, json_t **repl
 		snprintf(err, errcap, "session '%s' sent a malformed answer: %s", name, je.text);
 		goto out;
 	}
+	if (!json_is_true(json_object_get(*reply, "ok"))) {
+		snprintf(err, errcap, "session '%s': %s", name,
+			 json_string_value(json_object_get(*reply, "error")) ?: "failed");
+		json_decref(*reply);
+		*reply = NULL;
+		ret = -EREMOTEIO;
+		goto out;
+	}
 	ret = 0;
 out:
 	if (fd >= 0)
