@@ -19,8 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** gt_system_dir() - the registry directory (same rules as libgtrace's). */
-int gt_system_dir(char *out, size_t cap);
+#include "lib/gt_sysdir.h" /* gt_system_dir() */
 
 /**
  * gt_system_claim() - take the registry's system-session lock.

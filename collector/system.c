@@ -37,8 +37,8 @@
 
 #include "gt_col_int.h"
 #include "gt_system.h"
+#include "lib/gt_sysdir.h"
 
-#define GT_SYS_DIR_MAX 96u
 #define GT_SYS_ENTRY_MAX 255u
 #define GT_SYS_BATCH 512u /* state words per process_vm_* call (IOV_MAX is 1024) */
 
@@ -65,60 +65,6 @@ struct gt_system {
 	size_t n, cap;
 	struct gt_system_stats st;
 };
-
-static int gt_sysdir_ok(const char *path, bool create, mode_t mode)
-{
-	struct stat st;
-
-	if (create && mkdir(path, mode) == 0 && (mode & S_ISVTX))
-		chmod(path, mode);
-	if (lstat(path, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	if (st.st_uid != geteuid() && st.st_uid != 0)
-		return -EPERM;
-	if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
-		return -EPERM;
-	return 0;
-}
-
-/* The same choice as libgtrace's gt_sys_dir() (lib/gt_system.c); keep them in step. */
-int gt_system_dir(char *out, size_t cap)
-{
-	const char *env = getenv("GTRACE_SYSTEM_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
-	char base[GT_SYS_DIR_MAX];
-	int ret;
-
-	if (env && *env) {
-		if (env[0] != '/' || strlen(env) >= cap || strlen(env) >= GT_SYS_DIR_MAX)
-			return -EINVAL;
-		snprintf(out, cap, "%s", env);
-		return gt_sysdir_ok(out, true, 0700);
-	}
-	if (geteuid() == 0) {
-		ret = gt_sysdir_ok("/run/gtrace", true, 0755);
-		if (ret == 0)
-			ret = gt_sysdir_ok("/run/gtrace/system", true, 01777);
-		if (ret == 0) {
-			snprintf(out, cap, "/run/gtrace/system");
-			return 0;
-		}
-	} else if (gt_sysdir_ok("/run/gtrace/system", false, 0) == 0) {
-		snprintf(out, cap, "/run/gtrace/system");
-		return 0;
-	}
-	if (xdg && xdg[0] == '/' && strlen(xdg) < 64)
-		snprintf(base, sizeof(base), "%s/gtrace", xdg);
-	else
-		snprintf(base, sizeof(base), "/tmp/gtrace-%u", (unsigned int)geteuid());
-	ret = gt_sysdir_ok(base, true, 0700);
-	if (ret < 0)
-		return ret;
-	if ((size_t)snprintf(out, cap, "%s/system", base) >= cap)
-		return -ENAMETOOLONG;
-	return gt_sysdir_ok(out, true, 0700);
-}
 
 /* Read at most @cap - 1 bytes of a regular file, not following a symlink. */
 static ssize_t gt_sys_read_file(int dirfd, const char *name, char *buf, size_t cap,

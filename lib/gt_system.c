@@ -34,8 +34,8 @@
 #include <unistd.h>
 
 #include "gt_lib.h"
+#include "gt_sysdir.h"
 
-#define GT_SYS_DIR_MAX 96u   /* registry directory path bytes (fits sun_path with room) */
 #define GT_SYS_ADVERT_MAX 512u
 #define GT_SYS_SPIN_MAX 1000 /* sched_yield()s waiting for the collector's odd seq */
 
@@ -53,66 +53,6 @@ static struct {
 	char entry[GT_SYS_DIR_MAX + 32];
 	char path[GT_SYS_SOCKET_MAX]; /* the socket we joined */
 } gt_sys;
-
-/* A directory that others may not tamper with: ours or root's, sticky if shared. */
-static int gt_sys_dir_ok(const char *path, bool create, mode_t mode)
-{
-	struct stat st;
-
-	if (create && mkdir(path, mode) == 0 && (mode & S_ISVTX))
-		chmod(path, mode); /* mkdir drops the sticky bit under some umasks */
-	if (lstat(path, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	if (st.st_uid != geteuid() && st.st_uid != 0)
-		return -EPERM;
-	if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
-		return -EPERM;
-	return 0;
-}
-
-/*
- * The registry directory (docs/abi.md "Runtime enable"): $GTRACE_SYSTEM_DIR;
- * else /run/gtrace/system (root creates it, mode 1777); else, while no
- * root ever created that, a private $XDG_RUNTIME_DIR/gtrace/system or
- * /tmp/gtrace-<uid>/system.
- */
-static int gt_sys_dir(char *out, size_t cap)
-{
-	const char *env = getenv("GTRACE_SYSTEM_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
-	char base[GT_SYS_DIR_MAX];
-	int ret;
-
-	if (env && *env) {
-		if (env[0] != '/' || strlen(env) >= cap || strlen(env) >= GT_SYS_DIR_MAX)
-			return -EINVAL;
-		snprintf(out, cap, "%s", env);
-		return gt_sys_dir_ok(out, true, 0700);
-	}
-	if (geteuid() == 0) {
-		ret = gt_sys_dir_ok("/run/gtrace", true, 0755);
-		if (ret == 0)
-			ret = gt_sys_dir_ok("/run/gtrace/system", true, 01777);
-		if (ret == 0) {
-			snprintf(out, cap, "/run/gtrace/system");
-			return 0;
-		}
-	} else if (gt_sys_dir_ok("/run/gtrace/system", false, 0) == 0) {
-		snprintf(out, cap, "/run/gtrace/system");
-		return 0;
-	}
-	if (xdg && xdg[0] == '/' && strlen(xdg) < 64)
-		snprintf(base, sizeof(base), "%s/gtrace", xdg);
-	else
-		snprintf(base, sizeof(base), "/tmp/gtrace-%u", (unsigned int)geteuid());
-	ret = gt_sys_dir_ok(base, true, 0700);
-	if (ret < 0)
-		return ret;
-	if ((size_t)snprintf(out, cap, "%s/system", base) >= cap)
-		return -ENAMETOOLONG;
-	return gt_sys_dir_ok(out, true, 0700);
-}
 
 /* Field 22 of /proc/self/stat: the start time that tells a reused pid apart. */
 static uint64_t gt_sys_starttime(void)
@@ -229,7 +169,7 @@ void gt_sys_start_locked(bool rejoin)
 	char dir[GT_SYS_DIR_MAX];
 	int ret;
 
-	ret = gt_sys_dir(dir, sizeof(dir));
+	ret = gt_system_dir(dir, sizeof(dir));
 	if (ret < 0) {
 		gt_dbg("no registry directory for system sessions: %s", strerror(-ret));
 		return;
