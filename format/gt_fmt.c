@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <xxhash.h>
 
@@ -78,4 +79,39 @@ void gt_blk_hdr_fill(uint8_t *hdr, uint32_t type, uint32_t size, uint32_t raw_si
 uint64_t gt_file_hdr_check(const uint8_t *hdr)
 {
 	return XXH64(hdr, 56, 0);
+}
+
+int gt_fd_write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n) {
+		ssize_t r = write(fd, b, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		b += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int gt_fd_pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+	uint8_t *b = p;
+
+	while (n) {
+		ssize_t r = pread(fd, b, n, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		b += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
 }

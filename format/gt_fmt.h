@@ -271,6 +271,12 @@ uint64_t gt_file_hdr_check(const uint8_t *hdr);
 /* Array growth shared by writer and reader: -ENOMEM or 0. */
 int gt_grow(void **p, size_t *cap, size_t need, size_t elem);
 
+/* Write all @n bytes of @p to @fd (retrying short writes and EINTR).  Return: 0, -errno, -EIO. */
+int gt_fd_write_all(int fd, const void *p, size_t n);
+
+/* Read exactly @n bytes at @off of @fd into @p.  Return: 0, -errno, -EIO at end of file. */
+int gt_fd_pread_all(int fd, void *p, size_t n, uint64_t off);
+
 /* 64-to-32-bit mixer (murmur3 finalizer half) for the open-addressing tables. */
 static inline uint32_t gt_hash32(uint64_t k)
 {

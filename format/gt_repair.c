@@ -78,43 +78,6 @@ static void gt_rp_err(struct gt_repair *rp, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Read exactly @n bytes at @off; -EIO on a short read (the file shrank). */
-static int gt_pread_all(int fd, void *p, size_t n, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = pread(fd, (uint8_t *)p + done, n - done, (off_t)(off + done));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -EIO;
-		done += (size_t)r;
-	}
-	return 0;
-}
-
-static int gt_write_full(int fd, const void *p, size_t n)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = write(fd, (const uint8_t *)p + done, n - done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -EIO;
-		done += (size_t)r;
-	}
-	return 0;
-}
-
 /*
  * Check the block at @off.  Return its payload size when its header and
  * payload verify (the payload is then in rp->buf, the header in @hdr), -1
@@ -127,7 +90,7 @@ static int64_t gt_rp_block(struct gt_repair *rp, uint64_t off, uint8_t *hdr, boo
 
 	if (off > rp->in_size || rp->in_size - off < GT_BLK_HDR_SIZE)
 		return -1;
-	ret = gt_pread_all(rp->in, hdr, GT_BLK_HDR_SIZE, off);
+	ret = gt_fd_pread_all(rp->in, hdr, GT_BLK_HDR_SIZE, off);
 	if (ret < 0)
 		return ret == -EIO ? -1 : ret;
 	if (gt_le32(hdr) != GT_BLK_MAGIC || gt_le32(hdr + 28) != (uint32_t)gt_blk_check(hdr))
@@ -153,7 +116,7 @@ static int64_t gt_rp_block(struct gt_repair *rp, uint64_t off, uint8_t *hdr, boo
 		rp->buf = b;
 		rp->buf_cap = size;
 	}
-	ret = gt_pread_all(rp->in, rp->buf, size, off + GT_BLK_HDR_SIZE);
+	ret = gt_fd_pread_all(rp->in, rp->buf, size, off + GT_BLK_HDR_SIZE);
 	if (ret < 0)
 		return ret == -EIO ? -1 : ret;
 	if (XXH3_64bits(rp->buf, size) != gt_le64(hdr + 16))
@@ -177,7 +140,7 @@ static int64_t gt_rp_resync(struct gt_repair *rp, uint64_t from)
 	while (pos + GT_BLK_HDR_SIZE <= rp->in_size && rp->resync_budget) {
 		size_t n = rp->in_size - pos < GT_SCAN_WINDOW + 3 ? (size_t)(rp->in_size - pos)
 								   : GT_SCAN_WINDOW + 3;
-		int r = gt_pread_all(rp->in, win, n, pos);
+		int r = gt_fd_pread_all(rp->in, win, n, pos);
 		uint8_t *p = win, *end = win + n;
 
 		if (r < 0) {
@@ -211,9 +174,9 @@ static int gt_rp_copy(struct gt_repair *rp, struct gt_repair_result *res)
 
 	if (!hdr)
 		return -ENOMEM;
-	ret = gt_pread_all(rp->in, hdr, rp->hdr_size, 0);
+	ret = gt_fd_pread_all(rp->in, hdr, rp->hdr_size, 0);
 	if (!ret)
-		ret = gt_write_full(rp->out, hdr, rp->hdr_size);
+		ret = gt_fd_write_all(rp->out, hdr, rp->hdr_size);
 	free(hdr);
 	if (ret < 0)
 		return ret;
@@ -227,9 +190,9 @@ static int gt_rp_copy(struct gt_repair *rp, struct gt_repair_result *res)
 		if (size >= 0) {
 			if (gt_le32(bh + 4) == GT_BLK_FOOTER)
 				break; /* the old footer (and trailer): rebuilt below */
-			ret = gt_write_full(rp->out, bh, sizeof(bh));
+			ret = gt_fd_write_all(rp->out, bh, sizeof(bh));
 			if (!ret)
-				ret = gt_write_full(rp->out, rp->buf, (size_t)size);
+				ret = gt_fd_write_all(rp->out, rp->buf, (size_t)size);
 			if (ret < 0)
 				return ret;
 			rp->out_off += GT_BLK_HDR_SIZE + (uint64_t)size;
@@ -334,7 +297,7 @@ static int gt_rp_finish(struct gt_repair *rp, struct gt_reader *r, uint64_t end,
 			ret = -GT_ECORRUPT;
 			goto out;
 		}
-		ret = gt_pread_all(rd, hdr, GT_CHUNK_HDR_SIZE, ci->offset + GT_BLK_HDR_SIZE);
+		ret = gt_fd_pread_all(rd, hdr, GT_CHUNK_HDR_SIZE, ci->offset + GT_BLK_HDR_SIZE);
 		if (ret < 0)
 			goto out;
 		nsch = gt_le32(hdr + 4);
@@ -346,7 +309,7 @@ static int gt_rp_finish(struct gt_repair *rp, struct gt_reader *r, uint64_t end,
 			ret = -ENOMEM;
 			goto out;
 		}
-		ret = gt_pread_all(rd, ch, 8 * (size_t)nsch,
+		ret = gt_fd_pread_all(rd, ch, 8 * (size_t)nsch,
 				   ci->offset + GT_BLK_HDR_SIZE + GT_CHUNK_HDR_SIZE);
 		if (ret < 0)
 			goto out;
@@ -429,7 +392,7 @@ int gt_repair_file(const char *in, const char *out, struct gt_repair_result *res
 	}
 	rp.in_size = (uint64_t)st.st_size;
 	rp.resync_budget = 4 * rp.in_size + (64u << 20);
-	ret = gt_pread_all(rp.in, fh, sizeof(fh), 0);
+	ret = gt_fd_pread_all(rp.in, fh, sizeof(fh), 0);
 	if (ret < 0) {
 		gt_rp_err(&rp, "'%s': cannot read the header: %s", in, gt_strerror(ret));
 		goto out;

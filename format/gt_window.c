@@ -305,21 +305,6 @@ static int gt_img_block(struct gt_buf *out, uint32_t type, const uint8_t *p, siz
 	return 0;
 }
 
-static int gt_img_write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t r = write(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? -errno : -EIO;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* Header, META, SCHEMA, STATS into @out. */
 static int gt_img_prefix(const struct gt_window_image *img, struct gt_buf *out)
 {
@@ -434,16 +419,16 @@ int gt_window_image_write(const struct gt_window_image *img, const char *path, u
 		return -errno;
 	ret = gt_img_prefix(img, &out);
 	if (!ret)
-		ret = gt_img_write_all(fd, out.data, out.len);
+		ret = gt_fd_write_all(fd, out.data, out.len);
 	first = out.len;
 	for (size_t i = 0; i < img->n && !ret; i++)
-		ret = gt_img_write_all(fd, img->blks[i]->data, img->blks[i]->len);
+		ret = gt_fd_write_all(fd, img->blks[i]->data, img->blks[i]->len);
 	if (!ret) {
 		out.len = 0;
 		ret = gt_img_footer(img, first, &f, &out, &footer);
 	}
 	if (!ret)
-		ret = gt_img_write_all(fd, out.data, out.len);
+		ret = gt_fd_write_all(fd, out.data, out.len);
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;
 	if (close(fd) < 0 && !ret)

@@ -147,25 +147,19 @@ struct gt_writer {
 
 static int gt_write_all(struct gt_writer *w, const uint8_t *p, size_t n)
 {
-	size_t done = 0;
+	int ret;
 
 	if (w->err)
 		return w->err;
 	if (w->win)
 		return 0; /* memory mode: a snapshot rebuilds every block but the chunks */
-	while (done < n) {
-		ssize_t r = write(w->fd, p + done, n - done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			w->err = r < 0 ? -errno : -EIO;
-			/* keep the file valid up to its last whole block */
-			if (ftruncate(w->fd, (off_t)w->off) == 0)
-				(void)lseek(w->fd, (off_t)w->off, SEEK_SET);
-			return w->err;
-		}
-		done += (size_t)r;
+	ret = gt_fd_write_all(w->fd, p, n);
+	if (ret < 0) {
+		w->err = ret;
+		/* keep the file valid up to its last whole block */
+		if (ftruncate(w->fd, (off_t)w->off) == 0)
+			(void)lseek(w->fd, (off_t)w->off, SEEK_SET);
+		return ret;
 	}
 	w->off += n;
 	return 0;
