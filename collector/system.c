@@ -299,35 +299,6 @@ int gt_system_enable(const struct gt_sys_entry *e, bool join, const char *sock, 
 	return ret < 0 ? ret : total;
 }
 
-/* Field 22 of /proc/<pid>/stat, or 0 when the process is gone. */
-static uint64_t gt_sys_proc_starttime(uint32_t pid)
-{
-	char path[64], buf[1024];
-	unsigned long long v = 0;
-	const char *p;
-	ssize_t n;
-	int fd, field = 3;
-
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return 0;
-	for (p += 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	if (field != 22 || sscanf(p, "%llu", &v) != 1)
-		return 0;
-	return v;
-}
-
 static int gt_sys_advertise(struct gt_system *s, const char *name)
 {
 	char tmp[GT_SYS_DIR_MAX + 32], path[GT_SYS_DIR_MAX + 16], text[512];
@@ -462,7 +433,7 @@ static int gt_sys_entry(struct gt_system *s, int dfd, const char *name, uint32_t
 		p->seen = true;
 		return 0;
 	}
-	start = gt_sys_proc_starttime(e.pid);
+	start = gt_sys_starttime(e.pid);
 	if (start == 0 || start != e.starttime) {
 		/* the process is gone (or its pid reused): remove what it left, if we may */
 		if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gt_sysdir.c - the registry directory of runtime enable, one rule for both
- * sides: libgtrace registers there, a system session's collector reads
- * there (gt_sysdir.h).  It may be shared between users (root's
- * /run/gtrace/system is 1777, like /tmp), so every level is lstat-checked:
- * owned by us or root, and not writable by others unless sticky.
+ * gt_sysdir.c - what both sides of runtime enable must agree on: libgtrace
+ * registers in the registry directory and a system session's collector
+ * reads it (gt_sysdir.h), and a registry entry names a process image by
+ * pid and start time, written by one side and checked by the other.  The
+ * directory may be shared between users (root's /run/gtrace/system is
+ * 1777, like /tmp), so every level is lstat-checked: owned by us or root,
+ * and not writable by others unless sticky.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,4 +71,36 @@ int gt_system_dir(char *out, size_t cap)
 	if ((size_t)snprintf(out, cap, "%s/system", base) >= cap)
 		return -ENAMETOOLONG;
 	return gt_sys_dir_ok(out, true, 0700);
+}
+
+uint64_t gt_sys_starttime(uint32_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long v = 0;
+	const char *p;
+	ssize_t n;
+	int fd, field = 3;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/stat");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* the command name (field 2) may hold spaces and ')': skip to its last ')' */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	for (p += 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 22 || sscanf(p, "%llu", &v) != 1)
+		return 0;
+	return v;
 }

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gt_sysdir.h - where the registry of runtime enable lives (docs/abi.md
- * "Runtime enable").  lib/gt_sysdir.c is compiled into both libgtrace (the
+ * gt_sysdir.h - what the two sides of runtime enable (docs/abi.md "Runtime
+ * enable") must agree on: where the registry lives and how a process image
+ * is told apart.  lib/gt_sysdir.c is compiled into both libgtrace (the
  * processes that register) and the collector (the system session that
- * reads the registry), so the two always agree on the directory.
+ * reads the registry), so the two cannot drift apart.
  */
 #ifndef GT_SYSDIR_H
 #define GT_SYSDIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define GT_SYS_DIR_MAX 96u /* registry directory path bytes (fits sun_path with room) */
 
@@ -22,5 +24,13 @@
  * may tamper with), -errno.
  */
 int gt_system_dir(char *out, size_t cap);
+
+/**
+ * gt_sys_starttime() - field 22 of /proc/<pid>/stat (the start time, in
+ * clock ticks since boot), which tells a reused pid apart; @pid 0 is the
+ * calling process.  Return: the start time, or 0 when the process is gone
+ * or the file is unreadable.
+ */
+uint64_t gt_sys_starttime(uint32_t pid);
 
 #endif /* GT_SYSDIR_H */

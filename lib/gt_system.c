@@ -54,33 +54,6 @@ static struct {
 	char path[GT_SYS_SOCKET_MAX]; /* the socket we joined */
 } gt_sys;
 
-/* Field 22 of /proc/self/stat: the start time that tells a reused pid apart. */
-static uint64_t gt_sys_starttime(void)
-{
-	char buf[1024];
-	unsigned long long v = 0;
-	const char *p;
-	ssize_t n;
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), field = 3;
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return 0;
-	for (p += 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	if (field == 22 && sscanf(p, "%llu", &v) != 1)
-		v = 0;
-	return v;
-}
-
 /* Write REGISTRY/p<pid> (a temporary file renamed over it: readers see whole lines). */
 static int gt_sys_register(const char *dir)
 {
@@ -108,7 +81,7 @@ static int gt_sys_register(const char *dir)
 	snprintf(gt_sys.entry, sizeof(gt_sys.entry), "%s/p%d", dir, (int)pid);
 	snprintf(tmp, sizeof(tmp), "%s/.p%d.tmp", dir, (int)pid);
 	len = snprintf(line, sizeof(line), "gtrace-sys %u %d %llu %llx %llx\n", GT_ABI_VERSION,
-		       (int)pid, (unsigned long long)gt_sys_starttime(),
+		       (int)pid, (unsigned long long)gt_sys_starttime(0),
 		       (unsigned long long)(uintptr_t)b, (unsigned long long)nonce);
 	unlink(tmp); /* ours, if a process with our pid left it behind */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
