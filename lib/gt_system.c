@@ -110,6 +110,7 @@ static void gt_sys_advert_join(const char *dir, bool rejoin)
 {
 	char path[GT_SYS_DIR_MAX + 16], buf[GT_SYS_ADVERT_MAX];
 	struct stat st;
+	size_t len;
 	ssize_t n;
 	int fd;
 
@@ -126,13 +127,14 @@ static void gt_sys_advert_join(const char *dir, bool rejoin)
 	if (n <= 0)
 		return;
 	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (buf[0] != '/' || strlen(buf) >= GT_SYS_SOCKET_MAX || lstat(buf, &st) < 0 ||
+	len = strcspn(buf, "\n");
+	buf[len] = '\0';
+	if (buf[0] != '/' || len >= GT_SYS_SOCKET_MAX || lstat(buf, &st) < 0 ||
 	    !S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
 		return;
 	if (gt_proc_connect_locked(buf, rejoin, true) == 0) {
 		gt_sys.joined = true;
-		snprintf(gt_sys.path, sizeof(gt_sys.path), "%s", buf);
+		memcpy(gt_sys.path, buf, len + 1);
 		__atomic_store_n(&gt_sys_blk.joined, 1, __ATOMIC_RELAXED);
 	}
 }
