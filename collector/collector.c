@@ -344,7 +344,7 @@ int gt_collector_poll(struct gt_collector *c, int timeout_ms)
 	}
 	if (c->kt && (wait_ns < 0 || wait_ns > 1000000))
 		wait_ns = 1000000; /* kernel buffers are drained about once a millisecond */
-	ret = gt_session_poll(c, wait_ns);
+	ret = gt_session_poll(c, wait_ns, NULL);
 	now = gt_col_mono_ns();
 	if ((c->segs || c->batch.n) && (c->busy || now >= c->last_drain_ns + c->interval_ns)) {
 		size_t before = c->batch.n;
@@ -382,8 +382,8 @@ int gt_collector_finish(struct gt_collector *c)
 	 * before the command did has its EOF (and so its exit record) pending.
 	 * Bounded, because a daemon that outlives the command may keep writing.
 	 */
-	for (int i = 0; i < 64; i++)
-		if (gt_session_poll(c, 0) < 0)
+	for (int i = 0, n = 1; i < 64 && n > 0; i++)
+		if (gt_session_poll(c, 0, &n) < 0)
 			break;
 	for (int i = 0; i < 2; i++) {
 		if (c->outs[i]) {

@@ -304,7 +304,8 @@ void gt_collector_kernel_free(struct gt_collector *c);
 /* session.c */
 int gt_session_open(struct gt_collector *c, const char *dir);
 void gt_session_close(struct gt_collector *c);
-int gt_session_poll(struct gt_collector *c, int64_t timeout_ns);
+/* 1 when the wake fd fired, else 0, or -errno; *@served (optional): events served */
+int gt_session_poll(struct gt_collector *c, int64_t timeout_ns, int *served);
 int gt_session_welcome(const struct gt_collector *c, void *buf, size_t cap);
 
 #endif /* GT_COL_INT_H */

@@ -345,7 +345,7 @@ int gt_collector_watch(struct gt_collector *c, int fd)
 	return 0;
 }
 
-int gt_session_poll(struct gt_collector *c, int64_t timeout_ns)
+int gt_session_poll(struct gt_collector *c, int64_t timeout_ns, int *served)
 {
 	struct epoll_event evs[GT_EP_BATCH];
 	struct timespec ts = { .tv_sec = timeout_ns / 1000000000,
@@ -359,6 +359,8 @@ int gt_session_poll(struct gt_collector *c, int64_t timeout_ns)
 	if (n < 0 && errno == ENOSYS)
 		n = epoll_wait(c->epfd, evs, GT_EP_BATCH,
 			       timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000));
+	if (served)
+		*served = n > 0 ? n : 0;
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	/*
