@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -640,6 +641,9 @@ out:
 /* Tell the output relay that gtrace is done, and reap it (bounded). */
 static void gt_run_relay_stop(struct gt_run *r)
 {
+	pid_t got = 0;
+	int st, pfd;
+
 	if (r->relay_ctl >= 0) {
 		if (write(r->relay_ctl, "q", 1) < 0) {
 			/* the relay is gone already: closing is all that is left */
@@ -647,22 +651,30 @@ static void gt_run_relay_stop(struct gt_run *r)
 		close(r->relay_ctl);
 		r->relay_ctl = -1;
 	}
+	if (r->relay <= 0)
+		return;
 	/* it exits at once unless our stdout blocks it; then give up after 5 s */
-	for (int i = 0; r->relay > 0 && i < 500; i++) {
-		int st;
-		pid_t p = waitpid(r->relay, &st, WNOHANG);
+	pfd = pidfd_open(r->relay, 0);
+	if (pfd >= 0) {
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
 
-		if (p == r->relay || (p < 0 && errno != EINTR))
-			r->relay = 0;
-		else
-			usleep(10000);
+		while (poll(&p, 1, 5000) < 0 && errno == EINTR)
+			;
+		close(pfd);
 	}
-	if (r->relay > 0) {
+	/* without a pidfd (kernel < 5.3), poll the hard way */
+	for (int i = 0; i < (pfd >= 0 ? 1 : 5000); i++) {
+		got = waitpid(r->relay, &st, WNOHANG);
+		if (got != 0)
+			break; /* reaped, or not our child any more */
+		usleep(1000);
+	}
+	if (got == 0) {
 		kill(r->relay, SIGKILL);
 		while (waitpid(r->relay, NULL, 0) < 0 && errno == EINTR)
 			;
-		r->relay = 0;
 	}
+	r->relay = 0;
 }
 
 static void gt_run_loop(struct gt_run *r, int sfd)
@@ -780,6 +792,7 @@ static void gt_run_keep(struct gt_run *r, const struct gt_collector_stats *st)
 		(unsigned long long)ws.evicted_chunks, (unsigned long long)ws.evicted_events);
 }
 
+
 /*
  * gt_writer_close() fsyncs the file; its name is durable only once the
  * directory is synced too, once per run, after the close (docs/perf.md).
@@ -796,7 +809,6 @@ static void gt_run_sync_dir(const char *dir)
 			strerror(errno));
 	close(fd);
 }
-
 /* Exit meta, final drain, close the file, print the summary line. */
 static void gt_run_finish(struct gt_run *r)
 {
@@ -890,16 +902,42 @@ static int gt_run_exit_code(const struct gt_run *r)
 	return 2;
 }
 
+/*
+ * The command's stdout and stderr go into pipes read by the output relay
+ * (collector/output.c).  It is forked first, while gtrace is still one small
+ * thread: the collector's threads and buffers come after.  On failure the
+ * pipes are read by the collector itself (*cout and *cerr stay -1).
+ */
+static void gt_run_relay_start(struct gt_run *r, int pout[2], int perr[2], int *cout, int *cerr)
+{
+	if (pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0)
+		return;
+	if (gt_output_relay_fork(pout[0], perr[0], cout, cerr, &r->relay_ctl, &r->relay) < 0)
+		return;
+	close(pout[0]);
+	close(perr[0]);
+	pout[0] = perr[0] = -1;
+}
+
+static void gt_run_close_pipes(int pout[2], int perr[2], int *cout, int *cerr)
+{
+	int *fds[] = { &pout[0], &pout[1], &perr[0], &perr[1], cout, cerr };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct gt_run r = { .dir = "TestLogs", .relay_ctl = -1 };
 	char name[GT_OP_NAME_MAX + 1], outer[GT_SESS_NAME_MAX + 1] = "";
-	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 }, cout = -1, cerr = -1;
 	sigset_t mask, oldmask;
 	int ret, sfd;
 
-	if (argc == 2 && !strcmp(argv[1], GT_OUTPUT_RELAY_ARG))
-		return gt_output_relay(); /* started by gt_output_relay_spawn() below */
 	/* orphans of the command (daemons) become our children: --timeout reaches them */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	ret = gt_run_parse(&r, argc, argv);
@@ -912,10 +950,14 @@ int cmd_run(int argc, char **argv)
 
 		gt_op_sanitize(base ? base + 1 : r.cmd[0], name, sizeof(name));
 	}
-	if (gt_run_setup(&r, name) < 0)
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout or relay must not kill the collector */
+	gt_run_relay_start(&r, pout, perr, &cout, &cerr);
+	if (gt_run_setup(&r, name) < 0) {
+		gt_run_close_pipes(pout, perr, &cout, &cerr);
+		gt_run_relay_stop(&r);
 		return 2;
+	}
 
-	signal(SIGPIPE, SIG_IGN); /* a closed stdout must not kill the collector */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGINT);
@@ -924,9 +966,9 @@ int cmd_run(int argc, char **argv)
 	sigaddset(&mask, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (r.traced && (sfd < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 ||
+	if (r.traced && (sfd < 0 || pout[1] < 0 || perr[1] < 0 ||
 			 gt_collector_watch(r.c, sfd) < 0)) {
-		int err = errno;
+		int err = sfd < 0 || pout[1] >= 0 ? errno : EMFILE;
 
 		gt_collector_free(r.c);
 		r.c = NULL;
@@ -935,8 +977,16 @@ int cmd_run(int argc, char **argv)
 		unlink(r.path);
 		r.traced = false;
 		if (gt_run_trace_fail(&r, "check the open file limit",
-				      "cannot set up output capture: %s", strerror(err)) < 0)
+				      "cannot set up output capture: %s", strerror(err)) < 0) {
+			gt_run_close_pipes(pout, perr, &cout, &cerr);
+			gt_run_relay_stop(&r);
 			return 2;
+		}
+	}
+	if (!r.traced) {
+		/* untraced: the command writes straight to our stdout and stderr */
+		gt_run_close_pipes(pout, perr, &cout, &cerr);
+		gt_run_relay_stop(&r);
 	}
 	/* nested in a long-lived session: the file is forwarded to it at the end */
 	if (r.traced && gt_import_outer(getenv("GTRACE_SESSION"), outer, sizeof(outer)) < 0)
@@ -947,31 +997,26 @@ int cmd_run(int argc, char **argv)
 		ret = gt_run_spawn_gated(&r, &oldmask, pout, perr, name);
 	else
 		ret = gt_run_spawn(&r, &oldmask, pout, perr);
-	if (ret > 0) {
-		/* --strict and the kernel events could not start: nothing ran */
-		gt_collector_free(r.c);
-		gt_writer_close(r.w);
-		unlink(r.path);
-		return 2;
-	}
-	if (ret < 0) {
-		fprintf(stderr, "gtrace run: cannot start '%s': %s\n", r.cmd[0], strerror(-ret));
+	if (ret != 0) {
+		if (ret < 0)
+			fprintf(stderr, "gtrace run: cannot start '%s': %s\n", r.cmd[0],
+				strerror(-ret));
+		/* else --strict and the kernel events could not start: nothing ran */
+		gt_run_close_pipes(pout, perr, &cout, &cerr);
+		gt_run_relay_stop(&r);
 		if (r.traced) {
 			gt_collector_free(r.c);
 			gt_writer_close(r.w);
+			if (ret > 0)
+				unlink(r.path);
 		}
 		return 2;
 	}
 	if (r.traced) {
-		int cout, cerr;
-
 		close(pout[1]);
 		close(perr[1]);
-		/* a relay keeps the command's output flowing even if gtrace dies */
-		if (gt_output_relay_spawn(pout[0], perr[0], &cout, &cerr, &r.relay_ctl,
-					  &r.relay) == 0) {
-			close(pout[0]);
-			close(perr[0]);
+		if (cout >= 0) {
+			/* the relay passes the bytes through; the collector records them */
 			gt_collector_add_output(r.c, cout, 1, -1, (uint32_t)r.pid);
 			gt_collector_add_output(r.c, cerr, 2, -1, (uint32_t)r.pid);
 		} else {
@@ -994,11 +1039,11 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	gt_run_loop(&r, sfd);
+	if (r.traced)
+		gt_run_finish(&r);
 	gt_run_relay_stop(&r);
 	if (sfd >= 0)
 		close(sfd);
-	if (r.traced)
-		gt_run_finish(&r);
 	if (outer[0] && r.path[0] && access(r.path, R_OK) == 0)
 		gt_run_forward(&r, outer);
 	return gt_run_exit_code(&r);

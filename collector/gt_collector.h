@@ -197,24 +197,22 @@ int gt_collector_watch(struct gt_collector *c, int fd);
  */
 int gt_collector_add_output(struct gt_collector *c, int fd, int stream, int out_fd, uint32_t pid);
 
-/* argv[1] of `gtrace run` that makes it the output relay (internal, not in --help) */
-#define GT_OUTPUT_RELAY_ARG "--output-relay"
+/* the output relay's process name (/proc/PID/comm) */
+#define GT_OUTPUT_RELAY_NAME "gtrace-relay"
 
 /**
- * gt_output_relay_spawn() - start the output relay (collector/output.c): a
- * process that reads the command's pipes @in_out/@in_err (borrowed: the
+ * gt_output_relay_fork() - start the output relay (collector/output.c): a
+ * forked child that reads the command's pipes @in_out/@in_err (borrowed: the
  * caller closes its copies), writes every byte to our stdout/stderr and
  * copies it to @col_out/@col_err, the read ends the collector captures with
  * out_fd -1 (owned).  @ctl (owned): write "q" and close it when the session
  * ends; if gtrace dies instead, the relay keeps passing output through so
  * that the command never writes into a pipe without a reader.  @pid: the
- * relay's pid, to reap.  Return: 0 or -errno (nothing started, all closed).
+ * relay's pid, to reap.  It forks: call it while the process has a single
+ * thread.  The child closes every fd but 0..2 and its own five.
+ * Return: 0 or -errno (nothing started, all closed).
  */
-int gt_output_relay_spawn(int in_out, int in_err, int *col_out, int *col_err, int *ctl,
-			  pid_t *pid);
-
-/** gt_output_relay() - the relay's main loop (fds 3..7 set up by the spawn).  Return: 0. */
-int gt_output_relay(void);
+int gt_output_relay_fork(int in_out, int in_err, int *col_out, int *col_err, int *ctl, pid_t *pid);
 
 /** gt_collector_outputs_open() - true while any captured pipe is still open. */
 bool gt_collector_outputs_open(const struct gt_collector *c);

@@ -17,19 +17,21 @@
  * control pipe, EPIPE on the copy) and goes on passing the output through,
  * so the command never meets a reader-less pipe: no SIGPIPE, no blocking, no
  * changed exit status.  When gtrace ends normally it tells the relay to quit
- * with one byte on the control pipe.  The relay is gtrace itself, exec'd
- * (posix_spawn, no copy of the collector's memory) with the fds it needs at
- * fixed numbers; everything else is close-on-exec.
+ * with one byte on the control pipe.  The relay is a fork of gtrace taken
+ * at the very start of `gtrace run`, while it is still one small thread
+ * (about 0.1 ms; an exec of gtrace cost 5 ms, docs/perf.md): it keeps the
+ * fds it needs at fixed numbers, closes every other one, and runs
+ * gt_output_relay_main() until it _exits.
  */
-#define _GNU_SOURCE /* pipe2 */
+#define _GNU_SOURCE /* pipe2, close_range */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "gt_col_int.h"
@@ -222,7 +224,7 @@ bool gt_collector_outputs_open(const struct gt_collector *c)
 	return c->outs[0] || c->outs[1];
 }
 
-/* ---- the output relay (runs as `gtrace run --output-relay`, fds 3..7) ---- */
+/* ---- the output relay (a forked child of `gtrace run`, fds 3..7) ---- */
 
 enum { GT_RELAY_IN_OUT = 3, GT_RELAY_IN_ERR, GT_RELAY_COL_OUT, GT_RELAY_COL_ERR, GT_RELAY_CTL };
 
@@ -248,7 +250,7 @@ static int gt_relay_write(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int gt_output_relay(void)
+static int gt_output_relay_main(void)
 {
 	static const int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	int in[2] = { GT_RELAY_IN_OUT, GT_RELAY_IN_ERR };
@@ -337,16 +339,10 @@ eof:
 	return 0;
 }
 
-int gt_output_relay_spawn(int in_out, int in_err, int *col_out, int *col_err, int *ctl,
-			  pid_t *pid)
+int gt_output_relay_fork(int in_out, int in_err, int *col_out, int *col_err, int *ctl, pid_t *pid)
 {
-	static char *const argv[] = { "gtrace", "run", GT_OUTPUT_RELAY_ARG, NULL };
-	extern char **environ;
 	int src[5], pc_out[2] = { -1, -1 }, pc_err[2] = { -1, -1 }, pctl[2] = { -1, -1 };
 	int hi[5] = { -1, -1, -1, -1, -1 };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none;
 	int ret = 0;
 
 	if (pipe2(pc_out, O_CLOEXEC) < 0 || pipe2(pc_err, O_CLOEXEC) < 0 ||
@@ -367,29 +363,27 @@ int gt_output_relay_spawn(int in_out, int in_err, int *col_out, int *col_err, in
 			goto out;
 		}
 	}
-	ret = -posix_spawn_file_actions_init(&fa);
-	if (ret)
-		goto out;
-	ret = -posix_spawnattr_init(&attr);
-	if (ret) {
-		posix_spawn_file_actions_destroy(&fa);
+	*pid = fork();
+	if (*pid < 0) {
+		ret = -errno;
 		goto out;
 	}
-	sigemptyset(&none);
-	for (int i = 0; i < 5 && !ret; i++)
-		ret = -posix_spawn_file_actions_adddup2(&fa, hi[i], GT_RELAY_IN_OUT + i);
-	/* the relay never reads stdin; it must not keep gtrace's open either */
-	if (!ret)
-		ret = -posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY,
-							0);
-	if (!ret)
-		ret = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-	if (!ret)
-		ret = -posix_spawnattr_setsigmask(&attr, &none);
-	if (!ret)
-		ret = -posix_spawn(pid, "/proc/self/exe", &fa, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
+	if (*pid == 0) {
+		int nul;
+
+		(void)prctl(PR_SET_NAME, GT_OUTPUT_RELAY_NAME);
+		for (int i = 0; i < 5; i++)
+			if (dup2(hi[i], GT_RELAY_IN_OUT + i) < 0)
+				_exit(125);
+		/* the relay never reads stdin; it must not keep gtrace's open either */
+		close_range(GT_RELAY_CTL + 1, ~0U, 0);
+		nul = open("/dev/null", O_RDONLY);
+		if (nul > STDIN_FILENO) {
+			dup2(nul, STDIN_FILENO);
+			close(nul);
+		}
+		_exit(gt_output_relay_main());
+	}
 out:
 	for (int i = 0; i < 5; i++)
 		if (hi[i] >= 0)

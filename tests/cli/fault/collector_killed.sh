@@ -31,7 +31,7 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 for p in $(pgrep -P "$gpid"); do
-	grep -q -- --output-relay "/proc/$p/cmdline" 2>/dev/null && relay=$p
+	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = gtrace-relay ] && relay=$p
 done
 [ -n "$relay" ] || fail "no output relay child of gtrace run"
 kill -9 "$gpid"
