@@ -55,6 +55,7 @@
 #include "collector/gt_daemon.h"
 #include "collector/gt_import.h"
 #include "commands.h"
+#include "format/gt_fmt.h"
 #include "format/gt_window.h"
 
 #define GT_RUN_GRACE_NS 2000000000ull /* SIGTERM -> SIGKILL on timeout */
@@ -344,6 +345,7 @@ static int gt_run_setup(struct gt_run *r, const char *name)
 					 gt_strerror(ret));
 	r->clock = gt_clock_choose();
 	wo.clock = r->clock;
+	wo.sync_full = r->profile.sync_full;
 	localtime_r(&now, &tm);
 	r->tm = tm;
 	r->name = name;
@@ -793,22 +795,6 @@ static void gt_run_keep(struct gt_run *r, const struct gt_collector_stats *st)
 }
 
 
-/*
- * gt_writer_close() fsyncs the file; its name is durable only once the
- * directory is synced too, once per run, after the close (docs/perf.md).
- * Best effort: a file system that cannot sync a directory (EINVAL) is fine.
- */
-static void gt_run_sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
-		fprintf(stderr, "gtrace run: warning: cannot sync directory '%s': %s\n", dir,
-			strerror(errno));
-	close(fd);
-}
 /* Exit meta, final drain, close the file, print the summary line. */
 static void gt_run_finish(struct gt_run *r)
 {
@@ -867,7 +853,11 @@ static void gt_run_finish(struct gt_run *r)
 	}
 	if (st.partial[1])
 		fputc('\n', stderr); /* the summary starts a line of its own */
-	gt_run_sync_dir(r->dir);
+	/* with `file sync=full` the name must be as durable as the contents */
+	ret = r->profile.sync_full ? gt_fd_sync_dir(r->path) : 0;
+	if (ret < 0 && ret != -EINVAL && ret != -EROFS)
+		fprintf(stderr, "gtrace run: warning: cannot sync directory of '%s': %s\n",
+			r->path, gt_strerror(ret));
 	gt_run_human(stat(r->path, &sb) == 0 ? (uint64_t)sb.st_size : 0, size, sizeof(size));
 	fprintf(stderr, "gtrace: wrote %s (%s, %llu events, %llu lost)\n", r->path, size,
 		(unsigned long long)events, (unsigned long long)st.lost);

@@ -55,6 +55,7 @@
 #include <gtrace/error.h>
 #include <gtrace/version.h>
 
+#include "format/gt_fmt.h"
 #include "format/gt_window.h"
 #include "gt_col_int.h"
 #include "gt_daemon.h"
@@ -91,6 +92,7 @@ struct gt_dclose {
 	int fd;                 /* control connection waiting for the answer, or -1 */
 	int notify;             /* the close thread writes this job's address here when done */
 	uint32_t clock;
+	char *sync_path;        /* `file sync=full`: the old file, whose directory to sync */
 	int ret;
 	uint64_t events, lost; /* events from the writer; lost as the drain saw them */
 	uint64_t t0, topen, tswitch, tdone; /* CLOCK_MONOTONIC ns */
@@ -162,7 +164,7 @@ gt_d_err(char *err, size_t errcap, const char *fmt, ...)
 static int gt_d_open_file(struct gt_daemon *d, const char *op, struct gt_writer **out,
 			  char *path, size_t cap)
 {
-	struct gt_writer_opts wo = { .clock = d->clock };
+	struct gt_writer_opts wo = { .clock = d->clock, .sync_full = d->profile.sync_full };
 	struct gt_clock_sample start;
 	struct passwd *pw;
 	char host[256];
@@ -347,8 +349,9 @@ static void gt_d_forward(struct gt_daemon *d, const char *path);
 
 /*
  * Closing an old file off the drain loop and off the writer thread:
- * gt_writer_close() seals the last chunk, writes the footer and fsyncs,
- * which takes milliseconds.  Reports the job on the notify pipe.
+ * gt_writer_close() seals the last chunk and writes the footer (and with
+ * `file sync=full` fsyncs it and its directory), which takes milliseconds.
+ * Reports the job on the notify pipe.
  */
 static void *gt_d_close_main(void *arg)
 {
@@ -363,6 +366,8 @@ static void *gt_d_close_main(void *arg)
 	gt_writer_set_meta(job->w, "end_realtime_ns", buf);
 	job->ret = gt_writer_close(job->w);
 	job->w = NULL;
+	if (!job->ret && job->sync_path)
+		(void)gt_fd_sync_dir(job->sync_path); /* best effort, as for gtrace run */
 	job->tdone = gt_col_mono_ns();
 	do
 		n = write(job->notify, &job, sizeof(job));
@@ -426,6 +431,7 @@ static void gt_d_close_done(struct gt_daemon *d, struct gt_dclose *job)
 	}
 	if (job->ret >= 0)
 		gt_d_forward(d, f->path);
+	free(job->sync_path);
 	free(job);
 }
 
@@ -493,6 +499,8 @@ static json_t *gt_d_rotate(struct gt_daemon *d, const char *op_arg, int fd)
 	gt_collector_stats(d->c, &st);
 	job->w = d->w;
 	job->file = d->nfiles - 2;
+	if (d->profile.sync_full)
+		job->sync_path = strdup(d->files[job->file].path);
 	job->lost = st.lost - d->lost_base;
 	job->fd = fd;
 	job->next = d->closing;
@@ -677,6 +685,8 @@ static json_t *gt_d_finish(struct gt_daemon *d)
 	gt_d_close_prepare(d, d->w, &d->files[d->nfiles - 1]);
 	ret = gt_writer_close(d->w);
 	d->w = NULL;
+	if (!ret && d->profile.sync_full)
+		(void)gt_fd_sync_dir(d->files[d->nfiles - 1].path);
 	if (ret < 0)
 		gt_col_log("closing '%s' failed: %s", d->files[d->nfiles - 1].path,
 			   gt_strerror(ret));

@@ -40,12 +40,13 @@ struct gt_profile_rule {
 	uint64_t keywords; /* ~0 = all */
 };
 
-/* A parsed profile: provider rules (last match wins) and buffer sizes. */
+/* A parsed profile: provider rules (last match wins), buffer sizes, file options. */
 struct gt_profile {
 	char name[GT_PROFILE_NAME_MAX + 1]; /* built-in name or file path */
 	uint32_t ring_size;                 /* bytes per thread ring, power of two */
 	uint32_t nslots;                    /* ring slots (threads) per process */
 	uint32_t schema_size;               /* schema region bytes, multiple of 4096 */
+	bool sync_full;                     /* `file sync=full`: fsync files when complete */
 	uint32_t nrules;
 	struct gt_profile_rule rules[GT_RULES_MAX];
 	/* kernel events (`kernel` lines, docs/kernel.md); nkspecs == 0: none */

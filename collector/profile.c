@@ -4,7 +4,8 @@
  *
  * A profile is either built in ("default": everything) or a small text file
  * (docs/profiles.md) of `provider PATTERN [level=L] [keywords=K]` and
- * `buffer [ring_size=S] [threads=N] [schema_size=S]` lines, plus `kernel`
+ * `buffer [ring_size=S] [threads=N] [schema_size=S]` lines, a `file
+ * sync=full|async` line, plus `kernel`
  * lines that select kernel events (docs/kernel.md) for the ftrace instance.  The provider
  * rules go to every producer in the WELCOME message and are applied to the
  * collector's own events; the last matching rule wins, as in the producer.
@@ -311,6 +312,20 @@ static int gt_parse_buffer(struct gt_pctx *x, struct gt_profile *p, char **tok, 
 	return 0;
 }
 
+/* `file sync=full|async`: whether a complete file is fsynced (docs/profiles.md). */
+static int gt_parse_file(struct gt_pctx *x, struct gt_profile *p, char **tok, unsigned int n)
+{
+	if (n != 2 || strncmp(tok[1], "sync=", 5))
+		return gt_perr(x, "file takes one option (expected sync=full or sync=async)");
+	if (!strcmp(tok[1] + 5, "full"))
+		p->sync_full = true;
+	else if (!strcmp(tok[1] + 5, "async"))
+		p->sync_full = false;
+	else
+		return gt_perr(x, "bad sync '%s' (expected full or async)", tok[1] + 5);
+	return 0;
+}
+
 /*
  * `kernel SYSTEM:EVENT [if FILTER]`, `kernel set=NAME`, `kernel system-wide`,
  * `kernel buffer_kb=N`.  The words after `kernel` are joined by single spaces
@@ -419,10 +434,12 @@ int gt_profile_parse(const char *text, size_t len, const char *fname, struct gt_
 			ret = gt_parse_buffer(&x, p, tok, ntok);
 		else if (!strcmp(tok[0], "kernel"))
 			ret = gt_parse_kernel(&x, p, tok, ntok);
+		else if (!strcmp(tok[0], "file"))
+			ret = gt_parse_file(&x, p, tok, ntok);
 		else
 			ret = gt_perr(
 				&x,
-				"unknown directive '%s' (expected 'provider', 'buffer' or 'kernel')",
+				"unknown directive '%s' (expected 'provider', 'buffer', 'file' or 'kernel')",
 				tok[0]);
 		if (ret < 0)
 			return ret;

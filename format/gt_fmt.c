@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * gt_fmt.c - codec pieces shared by the writer and the reader: the byte
- * buffer's slow path and the header/block checksums of docs/format.md.
+ * buffer's slow path, the header/block checksums of docs/format.md, and the
+ * file-descriptor loops (write all, pread all, sync a directory).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -114,4 +118,21 @@ int gt_fd_pread_all(int fd, void *p, size_t n, uint64_t off)
 		off += (uint64_t)r;
 	}
 	return 0;
+}
+
+int gt_fd_sync_dir(const char *path)
+{
+	char *d = strdup(path);
+	int fd, ret = 0;
+
+	if (!d)
+		return -ENOMEM;
+	fd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(d);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
 }

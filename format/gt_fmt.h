@@ -277,6 +277,13 @@ int gt_fd_write_all(int fd, const void *p, size_t n);
 /* Read exactly @n bytes at @off of @fd into @p.  Return: 0, -errno, -EIO at end of file. */
 int gt_fd_pread_all(int fd, void *p, size_t n, uint64_t off);
 
+/*
+ * fsync the directory that holds @path, so that a name created or renamed in
+ * it is durable.  Return: 0, or -errno (-EINVAL/-EROFS: the file system
+ * cannot sync a directory, which callers may take as done).
+ */
+int gt_fd_sync_dir(const char *path);
+
 /* 64-to-32-bit mixer (murmur3 finalizer half) for the open-addressing tables. */
 static inline uint32_t gt_hash32(uint64_t k)
 {

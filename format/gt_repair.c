@@ -216,7 +216,8 @@ static int gt_rp_finish(struct gt_repair *rp, struct gt_reader *r, uint64_t end,
 			const struct gt_repair_result *res)
 {
 	const struct gt_summary *sum = gt_reader_summary(r);
-	struct gt_writer_opts opts = { .clock = clock };
+	/* fsynced: it is renamed over the input, which must never be lost */
+	struct gt_writer_opts opts = { .clock = clock, .sync_full = true };
 	struct gt_clock_sample start = { sum->start.ticks, sum->start.mono_ns,
 					 sum->start.realtime_ns };
 	struct gt_clock_sample last = { sum->last.ticks, sum->last.mono_ns,
@@ -332,21 +333,6 @@ out:
 	return gt_writer_close(w);
 }
 
-/* fsync the directory holding @path, so a rename in it is durable. */
-static void gt_rp_sync_dir(const char *path)
-{
-	char *d = strdup(path);
-	int fd;
-
-	if (!d)
-		return;
-	fd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(d);
-}
 
 int gt_repair_file(const char *in, const char *out, struct gt_repair_result *res, char *err,
 		   size_t err_cap)
@@ -490,7 +476,7 @@ int gt_repair_file(const char *in, const char *out, struct gt_repair_result *res
 			goto out;
 		}
 		created = false;
-		gt_rp_sync_dir(real);
+		gt_fd_sync_dir(real);
 	}
 	created = false;
 out:

@@ -14,6 +14,7 @@
 #ifndef GT_WRITER_H
 #define GT_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,7 @@ struct gt_writer_opts {
 	uint32_t clock;       /* enum gt_clock of every event timestamp */
 	uint32_t chunk_bytes; /* seal a chunk when its raw size reaches this; 0 = 1 MiB */
 	int zstd_level;       /* 0 = default (3) */
+	bool sync_full;       /* close: fsync (durable); else start writeback, do not wait */
 };
 
 /**

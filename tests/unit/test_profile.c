@@ -73,6 +73,13 @@ static void test_good(void)
 	/* not NUL-terminated input: only len bytes are read */
 	CHECK(gt_profile_parse("provider A level=1XXXX", 18, "n", &p, err, sizeof(err)) == 0);
 	CHECK(p.nrules == 1 && p.rules[0].level == 1);
+
+	/* file sync: async unless the profile asks for full */
+	CHECK(parse("provider *\n", &p, err, sizeof(err)) == 0 && !p.sync_full);
+	CHECK(parse("file sync=full\n", &p, err, sizeof(err)) == 0 && p.sync_full);
+	CHECK(parse("file sync=full\nfile sync=async\n", &p, err, sizeof(err)) == 0 &&
+	      !p.sync_full);
+	CHECK(gt_profile_builtin("default", &p) == 0 && !p.sync_full);
 }
 
 struct bad_case {
@@ -84,7 +91,7 @@ static void test_bad(void)
 {
 	static const struct bad_case cases[] = {
 		{ "frobnicate x\n",
-		  "p.prof:1: unknown directive 'frobnicate' (expected 'provider', 'buffer' or 'kernel')" },
+		  "p.prof:1: unknown directive 'frobnicate' (expected 'provider', 'buffer', 'file' or 'kernel')" },
 		{ "kernel\n", "p.prof:1: kernel needs an event selection or option (expected" },
 		{ "# k\nkernel sched\n", "p.prof:2: kernel event 'sched': expected SYSTEM:EVENT" },
 		{ "kernel sched:sched_switch when prev_pid > 0\n",
@@ -109,6 +116,9 @@ static void test_bad(void)
 		  "unknown provider option 'colour' (expected level= or keywords=)" },
 		{ "provider A verbose\n", "'verbose' is not KEY=VALUE" },
 		{ "buffer\n", "p.prof:1: buffer needs at least one option" },
+		{ "file\n", "p.prof:1: file takes one option (expected sync=full or sync=async)" },
+		{ "file sync=full fast\n", "file takes one option" },
+		{ "file sync=maybe\n", "p.prof:1: bad sync 'maybe' (expected full or async)" },
 		{ "buffer ring_size=3M\n",
 		  "bad ring_size '3M' (expected a power of two from 4K to 256M" },
 		{ "buffer ring_size=1K\n", "bad ring_size '1K'" },
