@@ -253,7 +253,7 @@ int gt_collector_new(const struct gt_collector_opts *o, struct gt_collector **ou
 	c->wake_fd = -1;
 	c->clock = o->clock ? o->clock : gt_clock_choose();
 	if (o->profile)
-		c->profile = *o->profile;
+		gt_profile_copy(&c->profile, o->profile);
 	else
 		gt_profile_builtin("default", &c->profile);
 	c->sink = o->sink;

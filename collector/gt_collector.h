@@ -65,6 +65,12 @@ struct gt_profile {
 int gt_profile_builtin(const char *name, struct gt_profile *p);
 
 /**
+ * gt_profile_copy() - copy @src to @dst: its settings and the rules and
+ * kernel selections in use, not the unused rest of the arrays.
+ */
+void gt_profile_copy(struct gt_profile *dst, const struct gt_profile *src);
+
+/**
  * gt_profile_parse() - parse profile text (docs/profiles.md).
  * @text/@len: the file contents, untrusted; need not be NUL-terminated.
  * @fname: the name used in error messages.  @p: filled on success.
