@@ -412,6 +412,7 @@ void gt_collector_stats(const struct gt_collector *c, struct gt_collector_stats 
 	memset(st, 0, sizeof(*st));
 	st->lost = c->st.lost;
 	st->segments = c->st.segments;
+	st->detached = c->st.detached;
 	st->partial[0] = c->st.partial[0];
 	st->partial[1] = c->st.partial[1];
 	st->events = __atomic_load_n(&c->st.events, __ATOMIC_RELAXED);

@@ -67,6 +67,7 @@
 #define GT_D_READY_MS 10000 /* how long `gtrace start` waits for the collector */
 #define GT_D_CLASH_MAX 10000u
 #define GT_D_IDLE_NS 5000000000ull /* control connections without a request */
+#define GT_D_SEAL_EXIT_EVENTS 4096u /* gt_d_seal_maybe() */
 
 /* A file the session wrote (closed) or is writing (the last one). */
 struct gt_dfile {
@@ -147,8 +148,36 @@ struct gt_daemon {
 	char kwarn[512];        /* why kernel events are off, for `gtrace start` */
 	uint64_t last_sys_ns;   /* last registry scan */
 	bool stop;
-	uint64_t last_status_ns, last_seal_ns, seal_events;
+	uint64_t last_status_ns, last_seal_ns, seal_events, seal_detached;
 };
+
+/*
+ * Seal the open chunk (the writer thread does it) once a second when events
+ * arrived since the last seal, so that a collector that dies loses at most
+ * that second; and at once when a traced process left with at least
+ * GT_D_SEAL_EXIT_EVENTS events unsealed: its events are then in the file,
+ * and a rotate or stop that follows (the next step of a pipeline) does not
+ * have to encode them on its own path.  Fewer events wait for the timer, so
+ * that many short processes do not cut the file into tiny chunks.
+ */
+static void gt_d_seal_maybe(struct gt_daemon *d, uint64_t now)
+{
+	struct gt_collector_stats st;
+	uint64_t pending;
+	bool left;
+
+	gt_collector_stats(d->c, &st);
+	pending = st.events - d->seal_events + d->c->batch.n;
+	left = st.detached != d->seal_detached;
+	d->seal_detached = st.detached;
+	if (!(left && pending >= GT_D_SEAL_EXIT_EVENTS) && now - d->last_seal_ns < 1000000000ull)
+		return;
+	d->last_seal_ns = now;
+	if (pending) {
+		d->seal_events = st.events;
+		gt_collector_seal(d->c);
+	}
+}
 
 static void __attribute__((format(printf, 3, 4)))
 gt_d_err(char *err, size_t errcap, const char *fmt, ...)
@@ -910,7 +939,6 @@ static void gt_d_loop(struct gt_daemon *d)
 {
 	while (!d->stop) {
 		uint64_t now;
-		struct gt_collector_stats st;
 
 		/* --system: scan the registry about every 20 ms for processes to enable */
 		if (gt_collector_poll(d->c, d->sys ? 20 : 200) == 1)
@@ -925,15 +953,8 @@ static void gt_d_loop(struct gt_daemon *d)
 			gt_d_snap_reap(d, false);
 		now = gt_col_mono_ns();
 		/* memory mode keeps nothing on disk: no reason to seal early */
-		if (!d->o->memory && now - d->last_seal_ns >= 1000000000ull) {
-			/* seal the open chunk when events arrived since the last seal */
-			gt_collector_stats(d->c, &st);
-			d->last_seal_ns = now;
-			if (st.events != d->seal_events || d->c->batch.n) {
-				d->seal_events = st.events;
-				gt_collector_seal(d->c);
-			}
-		}
+		if (!d->o->memory)
+			gt_d_seal_maybe(d, now);
 		if (now - d->last_status_ns >= 1000000000ull) {
 			gt_d_write_status(d);
 			/* a client that connected but never sent its request */

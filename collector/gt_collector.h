@@ -175,6 +175,7 @@ struct gt_collector_stats {
 	uint64_t lost;     /* events producers reported lost */
 	uint64_t corrupt;  /* records/schemas/segments rejected as malformed */
 	uint64_t segments; /* segments attached over the session's life */
+	uint64_t detached; /* segments detached: their process left */
 	int sink_err;      /* first hard error the sink returned (0 = none) */
 	bool partial[2];   /* stdout/stderr passthrough ended without a newline */
 };

@@ -131,6 +131,7 @@ void gt_collector_detach(struct gt_collector *c, struct gt_segment *s)
 
 	if (!s)
 		return;
+	c->st.detached++;
 	for (pp = &c->segs; *pp; pp = &(*pp)->next) {
 		if (*pp == s) {
 			*pp = s->next;
