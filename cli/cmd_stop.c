@@ -21,6 +21,7 @@
 #include "collector/gt_daemon.h"
 #include "collector/kernel.h"
 #include "commands.h"
+#include "sess_request.h"
 
 #define GT_STOP_TIMEOUT_MS 120000
 
@@ -29,13 +30,8 @@ static void gt_stop_print_files(json_t *files)
 	size_t i;
 	json_t *f;
 
-	json_array_foreach(files, i, f) {
-		const char *path = json_string_value(json_object_get(f, "path"));
-		json_int_t size = json_integer_value(json_object_get(f, "size"));
-
-		if (path)
-			printf("%s\t%lld\n", path, (long long)size);
-	}
+	json_array_foreach(files, i, f)
+		gt_print_file(f);
 }
 
 /*
