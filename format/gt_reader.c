@@ -15,6 +15,15 @@
  * its min_ts is not after the heap's smallest event.  Filters drop chunks
  * from the index before anything is decompressed.
  *
+ * Speed (docs/perf.md, "Full scan"): a chunk is decoded column by column in
+ * tight loops (one per column type, bounds checked once per column where
+ * that is equivalent), timestamps are converted to ns there too, and a
+ * chunk with one schema and one thread skips its index columns; the
+ * iterator then hands out events of the only chunk in the heap without
+ * touching the heap or the filter.  gt_iter_new_chunks() limits an
+ * iterator to a range of chunks, so that threads with a reader each can
+ * split a full scan without decoding a chunk twice.
+ *
  * Every byte of the file is untrusted: reads go through a bounds-checked
  * cursor, and every declared count is compared with the format limits and
  * with the bytes that could possibly hold it before anything is allocated.
@@ -23,6 +32,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -780,20 +790,17 @@ static int gt_cmp_corrupt(const void *a, const void *b)
 }
 
 /*
- * Exact floor((ticks - start) * num / den) without a 128-bit division per
- * event: multiply by the 64.64 fixed-point ratio (which can only round
- * down, by less than 2), then correct upwards with exact products.
+ * Exact floor(@d * num / den) without a 128-bit division per event:
+ * multiply by the 64.64 fixed-point ratio (which can only round down, by
+ * less than 2), then correct upwards with exact products.  Inline: the
+ * chunk decoder converts every event's timestamp with it, in a loop of its
+ * own.
  */
-uint64_t gt_reader_ticks_to_ns(const struct gt_reader *r, uint64_t ticks)
+static inline uint64_t gt_ticks_scale(const struct gt_reader *r, uint64_t d)
 {
 	unsigned __int128 approx, prod;
-	uint64_t d, c;
+	uint64_t c;
 
-	if (ticks <= r->sum.start.ticks)
-		return 0;
-	d = ticks - r->sum.start.ticks;
-	if (!r->tsc_den)
-		return d;
 	approx = (unsigned __int128)d * (uint64_t)(r->tsc_m >> 64) +
 		 (((unsigned __int128)d * (uint64_t)r->tsc_m) >> 64);
 	if (approx > UINT64_MAX)
@@ -803,6 +810,21 @@ uint64_t gt_reader_ticks_to_ns(const struct gt_reader *r, uint64_t ticks)
 	while (c != UINT64_MAX && (unsigned __int128)(c + 1) * r->tsc_den <= prod)
 		c++;
 	return c;
+}
+
+/* Ticks to ns since the start (docs/format.md, "Time"). */
+static inline uint64_t gt_ticks_ns(const struct gt_reader *r, uint64_t ticks)
+{
+	if (ticks <= r->sum.start.ticks)
+		return 0;
+	if (!r->tsc_den)
+		return ticks - r->sum.start.ticks;
+	return gt_ticks_scale(r, ticks - r->sum.start.ticks);
+}
+
+uint64_t gt_reader_ticks_to_ns(const struct gt_reader *r, uint64_t ticks)
+{
+	return gt_ticks_ns(r, ticks);
 }
 
 static int gt_finalize(struct gt_reader *r)
@@ -1357,17 +1379,28 @@ const struct gt_chunk_info *gt_reader_chunk_at(const struct gt_reader *r, size_t
 
 /* --------------------------------------------------------- chunk decoding */
 
+/*
+ * A decoded chunk: the S, T and D columns as per-event arrays, and the
+ * field values of schema slot s at vals[s], one row of nfields values per
+ * event of that schema.  A chunk with one schema (or one stream), the
+ * common case, leaves slot and rank (stream) unfilled: slot and stream are
+ * then 0 and rank is the event index, which saves their stores per event.
+ */
 struct gt_dchunk {
 	size_t index;
 	uint32_t nevents;
 	uint32_t pos; /* next event */
 	uint8_t *raw; /* decompressed body; strings point here */
 	uint64_t *ts;
-	uint32_t *stream;
-	uint32_t *slot;
-	uint32_t *rank;
-	uint32_t *pids; /* nstreams (pid, tid) pairs */
+	uint64_t *ns;	  /* ts converted to ns since the start */
+	uint32_t *stream; /* unfilled when one_stream */
+	uint32_t *slot;	  /* unfilled when one_sch */
+	uint32_t *rank;	  /* unfilled when one_sch */
+	uint32_t *pids;	  /* nstreams (pid, tid) pairs */
 	uint32_t nsch;
+	bool one_sch;
+	bool one_stream;
+	bool all; /* every event passes the iterator's filter: no per-event check */
 	const struct gt_schema **sch;
 	struct gt_value **vals; /* per slot: count * nfields values */
 	bool *keep;		/* per slot: passes the schema filter */
@@ -1377,19 +1410,95 @@ struct gt_dchunk {
 	size_t raw_cap, mem_cap, values_cap, pids_cap;
 };
 
+static inline uint32_t gt_d_slot(const struct gt_dchunk *d, uint32_t e)
+{
+	return d->one_sch ? 0 : d->slot[e];
+}
+
+static inline uint32_t gt_d_rank(const struct gt_dchunk *d, uint32_t e)
+{
+	return d->one_sch ? e : d->rank[e];
+}
+
+static inline uint32_t gt_d_stream(const struct gt_dchunk *d, uint32_t e)
+{
+	return d->one_stream ? 0 : d->stream[e];
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GT_BUF_MALLOC_ONLY 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
+#define GT_BUF_MALLOC_ONLY 1
+#endif
+#ifdef GT_BUF_MALLOC_ONLY
+/* ASan and the fuzzer see overruns of exact-size malloc() blocks, not of a mapping */
+#define GT_BUF_BIG SIZE_MAX
+#else
+#define GT_BUF_BIG (256u << 10) /* buffers from this size on are mapped ... */
+#endif
+#define GT_BUF_STEP (2u << 20) /* ... in steps of one transparent huge page */
+
+/*
+ * A decoded chunk needs a few MB of buffers (body, per-event arrays,
+ * values: about 90 bytes per event), which a scan reuses from chunk to
+ * chunk.  On this project's VM a 4 KiB page fault costs 5 to 12 us, and
+ * every page of such buffers is faulted in on first touch (and again when
+ * malloc() gives a block back and a larger chunk needs a new one): faults
+ * were most of the time of a `gtrace stats` on a 1 M-event file
+ * (docs/perf.md, "Full scan").  So a buffer of 256 KiB
+ * or more is mapped in whole 2 MiB steps, 2 MiB aligned, and marked for
+ * transparent huge pages (MADV_HUGEPAGE; ignored where THP is off): a
+ * handful of faults instead of hundreds, and room to grow.
+ */
+static void *gt_buf_map(size_t need, size_t *cap)
+{
+	size_t len = (need + GT_BUF_STEP - 1) & ~(size_t)(GT_BUF_STEP - 1);
+	uint8_t *m, *a;
+	size_t head;
+
+	if (len < need || len > SIZE_MAX - GT_BUF_STEP)
+		return NULL; /* overflow */
+	m = mmap(NULL, len + GT_BUF_STEP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	a = (uint8_t *)(((uintptr_t)m + GT_BUF_STEP - 1) & ~(uintptr_t)(GT_BUF_STEP - 1));
+	head = (size_t)(a - m);
+	if (head)
+		munmap(m, head);
+	if (GT_BUF_STEP - head)
+		munmap(a + len, GT_BUF_STEP - head);
+	madvise(a, len, MADV_HUGEPAGE);
+	*cap = len;
+	return a;
+}
+
+/* Free a buffer of gt_ensure(); @cap says how it was allocated. */
+static void gt_buf_free(void *p, size_t cap)
+{
+	if (p && cap >= GT_BUF_BIG)
+		munmap(p, cap);
+	else
+		free(p);
+}
+
 /* Make *@p hold at least @need bytes; the old content is not kept. */
 static int gt_ensure(void **p, size_t *cap, size_t need)
 {
+	size_t ncap = need ? need : 1;
 	void *n;
 
 	if (need <= *cap && *p)
 		return 0;
-	n = malloc(need ? need : 1);
+	n = need >= GT_BUF_BIG ? gt_buf_map(need, &ncap) : malloc(ncap);
 	if (!n)
 		return -ENOMEM;
-	free(*p);
+	gt_buf_free(*p, *cap);
 	*p = n;
-	*cap = need;
+	*cap = ncap;
 	return 0;
 }
 
@@ -1397,10 +1506,10 @@ static void gt_dchunk_free(struct gt_dchunk *d)
 {
 	if (!d)
 		return;
-	free(d->raw);
-	free(d->pids);
-	free(d->mem);
-	free(d->values);
+	gt_buf_free(d->raw, d->raw_cap);
+	gt_buf_free(d->pids, d->pids_cap);
+	gt_buf_free(d->mem, d->mem_cap);
+	gt_buf_free(d->values, d->values_cap);
 	free(d);
 }
 
@@ -1412,90 +1521,188 @@ static void gt_dchunk_free(struct gt_dchunk *d)
 		goto fail;                                                                      \
 	} while (0)
 
-/* Varint with a one-byte fast path (most deltas are small). */
-static inline uint64_t gt_cur_varint_fast(struct gt_cur *c)
+/*
+ * Read one varint at @p into @v and advance @p; jump to @bad when it is
+ * malformed or runs past @end.  The one-byte case (most deltas, lengths and
+ * indexes) costs one compare with @end and one with 0x80; the column loops
+ * keep @p in a register instead of going through a struct gt_cur.
+ */
+#define GT_VARINT(p, end, v, bad)                                              \
+	do {                                                                   \
+		if (__builtin_expect((p) < (end) && *(p) < 0x80, 1)) {         \
+			(v) = *(p)++;                                          \
+		} else {                                                       \
+			size_t n_ = gt_varint_get((p), (end), &(v));           \
+			if (!n_)                                               \
+				goto bad;                                      \
+			(p) += n_;                                             \
+		}                                                              \
+	} while (0)
+
+/*
+ * A column of @n varints that must all be 0 (a chunk with one schema or
+ * one stream): the usual encoding is @n zero bytes, checked 8 at a time.
+ * Return true when it is exactly that; false sends the caller to the
+ * varint-by-varint loop, which also takes longer encodings of 0 and
+ * rejects anything else.
+ */
+static bool gt_zero_column(const uint8_t *p, const uint8_t *end, uint32_t n)
 {
-	if (__builtin_expect(c->p < c->end && *c->p < 0x80, 1))
-		return *c->p++;
-	return gt_cur_varint(c);
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	if ((size_t)(end - p) < n)
+		return false;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		acc |= w;
+	}
+	for (; i < n; i++)
+		acc |= p[i];
+	return !acc;
 }
 
 /*
- * Decode one column of @cnt values of type @t into x[0], x[stride], ...
- * Return false on malformed input.  The switch sits outside the loop: one
- * column holds one type.
+ * Store one value as two 8-byte words: the payload, then len and type (and
+ * zero padding).  A compound literal made gcc zero all 16 bytes first and
+ * then store the fields over them, three stores where two do.
  */
-static bool gt_column_decode(struct gt_cur *c, uint8_t t, struct gt_value *x, uint32_t cnt,
-			     uint32_t stride)
+_Static_assert(sizeof(struct gt_value) == 16 && offsetof(struct gt_value, len) == 8 &&
+		       offsetof(struct gt_value, type) == 12,
+	       "struct gt_value layout");
+
+static inline void gt_value_set(struct gt_value *x, uint64_t bits, uint32_t len, uint8_t type)
 {
-	uint64_t prev = 0;
-	size_t len;
+	uint64_t hi = (uint64_t)len | (uint64_t)type << 32;
+
+	memcpy(x, &bits, 8);
+	memcpy((uint8_t *)x + 8, &hi, 8);
+}
+
+/*
+ * GT_VARINT() for when at least 10 bytes are left (the caller checked that
+ * once for the whole column): the one-byte case needs no compare with @end.
+ */
+#define GT_VARINT_ROOM(p, end, v, bad)                                         \
+	do {                                                                   \
+		if (__builtin_expect(*(p) < 0x80, 1)) {                        \
+			(v) = *(p)++;                                          \
+		} else {                                                       \
+			size_t n_ = gt_varint_get((p), (end), &(v));           \
+			if (!n_)                                               \
+				goto bad;                                      \
+			(p) += n_;                                             \
+		}                                                              \
+	} while (0)
+
+/* Do @n varints surely fit in what is left?  Each takes at most 10 bytes. */
+static inline bool gt_room(const uint8_t *p, const uint8_t *end, uint32_t n)
+{
+	return (size_t)(end - p) / 10 >= (size_t)n + 1;
+}
+
+/*
+ * One integer column of @cnt values of type @t into x[0], x[stride], ...
+ * Always inlined with a constant @t, so each type gets its own loop without
+ * per-value type tests.  Return the position after the column, or NULL on
+ * malformed input.
+ */
+static inline __attribute__((always_inline)) const uint8_t *
+gt_column_int(const uint8_t *p, const uint8_t *end, uint8_t t, struct gt_value *x, uint32_t cnt,
+	      uint32_t stride)
+{
+	uint64_t prev = 0, u;
+
+#define GT_INT_VALUE()                                                         \
+	do {                                                                   \
+		prev += (uint64_t)gt_unzigzag(u);                              \
+		if (t == GT_TYPE_I32 && (int64_t)prev != (int32_t)prev)        \
+			return NULL;                                           \
+		if (t == GT_TYPE_U32 && prev > UINT32_MAX)                     \
+			return NULL;                                           \
+		gt_value_set(x, prev, 0, t);                                   \
+	} while (0)
+	if (gt_room(p, end, cnt)) {
+		for (uint32_t k = 0; k < cnt; k++, x += stride) {
+			GT_VARINT_ROOM(p, end, u, bad);
+			GT_INT_VALUE();
+		}
+	} else {
+		for (uint32_t k = 0; k < cnt; k++, x += stride) {
+			GT_VARINT(p, end, u, bad);
+			GT_INT_VALUE();
+		}
+	}
+#undef GT_INT_VALUE
+	return p;
+bad:
+	return NULL;
+}
+
+/*
+ * Decode one column of @cnt values of type @t at @p into x[0], x[stride],
+ * ...  Return the position after it, or NULL on malformed input.  The
+ * switch sits outside the loops: one column holds one type.
+ */
+static const uint8_t *gt_column_decode(const uint8_t *p, const uint8_t *end, uint8_t t,
+				       struct gt_value *x, uint32_t cnt, uint32_t stride)
+{
+	uint64_t n;
 
 	switch (t) {
 	case GT_TYPE_I32:
+		return gt_column_int(p, end, GT_TYPE_I32, x, cnt, stride);
 	case GT_TYPE_U32:
+		return gt_column_int(p, end, GT_TYPE_U32, x, cnt, stride);
 	case GT_TYPE_I64:
+		return gt_column_int(p, end, GT_TYPE_I64, x, cnt, stride);
 	case GT_TYPE_U64:
-		for (uint32_t k = 0; k < cnt; k++, x += stride) {
-			prev += (uint64_t)gt_unzigzag(gt_cur_varint_fast(c));
-			x->u64 = prev;
-			x->len = 0;
-			x->type = t;
-			if (t == GT_TYPE_I32 && (int64_t)prev != (int32_t)prev)
-				return false;
-			if (t == GT_TYPE_U32 && prev > UINT32_MAX)
-				return false;
-		}
-		break;
+		return gt_column_int(p, end, GT_TYPE_U64, x, cnt, stride);
 	case GT_TYPE_F64:
-		if (gt_cur_left(c) / 8 < cnt)
-			return false;
-		for (uint32_t k = 0; k < cnt; k++, x += stride) {
-			memcpy(&x->f64, c->p, 8);
-			c->p += 8;
-			x->len = 0;
-			x->type = t;
+		if ((size_t)(end - p) / 8 < cnt)
+			return NULL;
+		for (uint32_t k = 0; k < cnt; k++, x += stride, p += 8) {
+			uint64_t f;
+
+			memcpy(&f, p, 8);
+			gt_value_set(x, f, 0, t);
 		}
-		break;
+		return p;
 	case GT_TYPE_BOOL:
-		if (gt_cur_left(c) < cnt)
-			return false;
+		if ((size_t)(end - p) < cnt)
+			return NULL;
 		for (uint32_t k = 0; k < cnt; k++, x += stride) {
-			uint8_t b = *c->p++;
+			uint8_t b = *p++;
 
 			if (b > 1)
-				return false;
-			x->u64 = 0;
-			x->b = b;
-			x->len = 0;
-			x->type = t;
+				return NULL;
+			gt_value_set(x, b, 0, t);
 		}
-		break;
+		return p;
 	default: /* STR, BYTES */
 		for (uint32_t k = 0; k < cnt; k++, x += stride) {
-			x->str = (const char *)gt_cur_str(c, GT_VALUE_STR_MAX, &len);
-			x->len = (uint32_t)len;
-			x->type = t;
-			if (c->bad)
-				return false;
+			GT_VARINT(p, end, n, bad);
+			if (n > GT_VALUE_STR_MAX || n > (size_t)(end - p))
+				return NULL;
+			gt_value_set(x, (uint64_t)(uintptr_t)p, (uint32_t)n, t);
+			p += n;
 		}
-		break;
+		return p;
 	}
-	return !c->bad;
+bad:
+	return NULL;
 }
 
 static int gt_dchunk_decode(struct gt_reader *r, size_t i, struct gt_dchunk **out)
 {
 	const struct gt_rchunk *ck = &r->chunks[i];
 	const struct gt_chunk_info *ci = &ck->info;
-	const uint8_t *payload, *pairs;
+	const uint8_t *payload, *pairs, *p, *end;
 	struct gt_rchunk hdr;
 	struct gt_dchunk *d;
-	uint64_t nvalues = 0, ts;
-	uint32_t *counts;
-	struct gt_cur c;
+	uint64_t nvalues = 0, ts, v, nstreams;
+	uint32_t *counts, n;
 	size_t zs, got;
-	uint64_t nstreams;
 	int ret;
 
 	d = *out; /* a recycled chunk, or NULL */
@@ -1517,20 +1724,22 @@ static int gt_dchunk_decode(struct gt_reader *r, size_t i, struct gt_dchunk **ou
 	    hdr.info.min_ticks != ci->min_ticks || hdr.info.max_ticks != ci->max_ticks ||
 	    memcmp(pairs, r->chunk_sch + ck->sch_off, 8 * (size_t)ck->nsch))
 		GT_DFAIL("chunk header does not match the index");
-	d->nevents = ci->nevents;
+	d->nevents = n = ci->nevents;
 	d->nsch = ck->nsch;
 
 	/* one allocation for the per-event and per-slot arrays; sizes are checked above */
 	{
-		size_t n = d->nevents, k = d->nsch;
-		size_t bytes = n * (8 + 4 + 4 + 4) + k * (sizeof(void *) * 2 + 4 + 1) + 64;
+		size_t k = d->nsch;
+		size_t bytes =
+			(size_t)n * (8 + 8 + 4 + 4 + 4) + k * (sizeof(void *) * 2 + 4 + 1) + 64;
 
 		if (gt_ensure(&d->mem, &d->mem_cap, bytes) < 0) {
 			ret = -ENOMEM;
 			goto fail;
 		}
 		d->ts = d->mem;
-		d->stream = (uint32_t *)(d->ts + n);
+		d->ns = d->ts + n;
+		d->stream = (uint32_t *)(d->ns + n);
 		d->slot = d->stream + n;
 		d->rank = d->slot + n;
 		d->sch = (const struct gt_schema **)(void *)(((uintptr_t)(d->rank + n) + 7) &
@@ -1548,7 +1757,7 @@ static int gt_dchunk_decode(struct gt_reader *r, size_t i, struct gt_dchunk **ou
 		d->keep[s] = true;
 	}
 	/* every value takes at least one body byte, every event three */
-	if (nvalues + 3ull * d->nevents > ci->raw_size)
+	if (nvalues + 3ull * n > ci->raw_size)
 		GT_DFAIL("more values than body bytes");
 
 	zs = ci->size - GT_CHUNK_HDR_SIZE - 8 * (size_t)ck->nsch;
@@ -1564,64 +1773,95 @@ static int gt_dchunk_decode(struct gt_reader *r, size_t i, struct gt_dchunk **ou
 		goto fail;
 	}
 
-	gt_cur_init(&c, d->raw, ci->raw_size);
-	nstreams = gt_cur_varint(&c);
-	if (c.bad || !nstreams || nstreams > d->nevents)
-		GT_DFAIL("bad stream table");
-	{
-		uint32_t *st;
-
-		if (gt_ensure((void **)&d->pids, &d->pids_cap, 8 * (size_t)nstreams) < 0) {
-			ret = -ENOMEM;
-			goto fail;
-		}
-		st = d->pids;
-		for (uint64_t k = 0; k < nstreams; k++) {
-			uint64_t pid = gt_cur_varint(&c), tid = gt_cur_varint(&c);
-
-			if (pid > UINT32_MAX || tid > UINT32_MAX)
-				c.bad = true;
-			st[2 * k] = (uint32_t)pid;
-			st[2 * k + 1] = (uint32_t)tid;
-		}
-		d->pids = st; /* pid, tid pairs */
-		if (c.bad)
-			GT_DFAIL("bad stream table");
+	p = d->raw;
+	end = d->raw + ci->raw_size;
+	GT_VARINT(p, end, nstreams, bad_streams);
+	if (!nstreams || nstreams > n)
+		goto bad_streams;
+	if (gt_ensure((void **)&d->pids, &d->pids_cap, 8 * (size_t)nstreams) < 0) {
+		ret = -ENOMEM;
+		goto fail;
 	}
-	for (uint32_t e = 0; e < d->nevents; e++) {
-		uint64_t s = gt_cur_varint_fast(&c);
+	for (uint64_t k = 0; k < nstreams; k++) {
+		uint64_t pid, tid;
 
-		if (c.bad || s >= d->nsch) {
-			GT_DFAIL("bad schema column");
+		GT_VARINT(p, end, pid, bad_streams);
+		GT_VARINT(p, end, tid, bad_streams);
+		if (pid > UINT32_MAX || tid > UINT32_MAX)
+			goto bad_streams;
+		d->pids[2 * k] = (uint32_t)pid;
+		d->pids[2 * k + 1] = (uint32_t)tid;
+	}
+
+	/* column S: slots; with one schema, usually n zero bytes */
+	d->one_sch = d->nsch == 1 && gt_zero_column(p, end, n);
+	if (d->one_sch) {
+		p += n;
+		counts[0] = n;
+	} else {
+		for (uint32_t e = 0; e < n; e++) {
+			GT_VARINT(p, end, v, bad_slots);
+			if (v >= d->nsch)
+				goto bad_slots;
+			d->slot[e] = (uint32_t)v;
+			d->rank[e] = counts[v]++;
 		}
-		d->slot[e] = (uint32_t)s;
-		d->rank[e] = counts[s]++;
 	}
 	for (uint32_t s = 0; s < d->nsch; s++) {
-		if (counts[s] != r->chunk_sch[ck->sch_off + 2 * s + 1]) {
+		if (counts[s] != r->chunk_sch[ck->sch_off + 2 * s + 1])
 			GT_DFAIL("schema counts do not match the header");
+	}
+	/* column T: streams */
+	d->one_stream = nstreams == 1 && gt_zero_column(p, end, n);
+	if (d->one_stream) {
+		p += n;
+	} else {
+		for (uint32_t e = 0; e < n; e++) {
+			GT_VARINT(p, end, v, bad_streamcol);
+			if (v >= nstreams)
+				goto bad_streamcol;
+			d->stream[e] = (uint32_t)v;
 		}
 	}
-	for (uint32_t e = 0; e < d->nevents; e++) {
-		uint64_t s = gt_cur_varint_fast(&c);
+	/*
+	 * column D: timestamp deltas, the first one 0, ending at max_ticks.
+	 * The ns of each event are computed here, once per chunk, not per
+	 * event in gt_iter_next(); for a CLOCK_MONOTONIC chunk that starts
+	 * after the trace start that is one subtraction in the same loop.
+	 */
+	{
+		const uint64_t max = ci->max_ticks, start = r->sum.start.ticks;
+		const bool mono = !r->tsc_den && ci->min_ticks >= start;
+		uint64_t *tsp = d->ts, *nsp = d->ns;
 
-		if (c.bad || s >= nstreams) {
-			GT_DFAIL("bad stream column");
+		ts = ci->min_ticks;
+		GT_VARINT(p, end, v, bad_ts);
+		if (v)
+			goto bad_ts;
+		tsp[0] = ts;
+		nsp[0] = ts - start;
+		if (mono && gt_room(p, end, n)) {
+			for (uint32_t e = 1; e < n; e++) {
+				GT_VARINT_ROOM(p, end, v, bad_ts);
+				if (v > max - ts)
+					goto bad_ts;
+				ts += v;
+				tsp[e] = ts;
+				nsp[e] = ts - start;
+			}
+		} else {
+			for (uint32_t e = 1; e < n; e++) {
+				GT_VARINT(p, end, v, bad_ts);
+				if (v > max - ts)
+					goto bad_ts;
+				ts += v;
+				tsp[e] = ts;
+			}
+			for (uint32_t e = 0; e < n; e++)
+				nsp[e] = gt_ticks_ns(r, tsp[e]);
 		}
-		d->stream[e] = (uint32_t)s;
-	}
-	ts = ci->min_ticks;
-	for (uint32_t e = 0; e < d->nevents; e++) {
-		uint64_t delta = gt_cur_varint_fast(&c);
-
-		if (c.bad || delta > ci->max_ticks - ts || (e == 0 && delta)) {
-			GT_DFAIL("bad timestamp column");
-		}
-		ts += delta;
-		d->ts[e] = ts;
-	}
-	if (ts != ci->max_ticks) {
-		GT_DFAIL("timestamps do not match the header");
+		if (ts != max)
+			GT_DFAIL("timestamps do not match the header");
 	}
 
 	/* field columns */
@@ -1631,26 +1871,33 @@ static int gt_dchunk_decode(struct gt_reader *r, size_t i, struct gt_dchunk **ou
 		goto fail;
 	}
 	{
-		struct gt_value *v = d->values;
+		struct gt_value *x = d->values;
 
 		for (uint32_t s = 0; s < d->nsch; s++) {
 			const struct gt_schema *sc = d->sch[s];
 			uint32_t cnt = counts[s], nf = sc->nfields;
 
-			d->vals[s] = v;
+			d->vals[s] = x;
 			for (uint32_t f = 0; f < nf; f++) {
-				if (!gt_column_decode(&c, sc->fields[f].type, v + f, cnt, nf))
-					goto bad_values;
+				p = gt_column_decode(p, end, sc->fields[f].type, x + f, cnt, nf);
+				if (!p)
+					GT_DFAIL("bad field column");
 			}
-			v += (size_t)cnt * nf;
+			x += (size_t)cnt * nf;
 		}
 	}
-	if (gt_cur_left(&c)) {
-bad_values:
+	if (p != end)
 		GT_DFAIL("bad field column");
-	}
 	*out = d;
 	return 0;
+bad_streams:
+	GT_DFAIL("bad stream table");
+bad_slots:
+	GT_DFAIL("bad schema column");
+bad_streamcol:
+	GT_DFAIL("bad stream column");
+bad_ts:
+	GT_DFAIL("bad timestamp column");
 fail:
 	gt_dchunk_free(d);
 	return ret;
@@ -1658,6 +1905,13 @@ fail:
 
 /* --------------------------------------------------------------- iterator */
 
+/*
+ * The merge keeps a heap of decoded chunks.  When only one chunk is in it,
+ * its events go out without touching the heap or the filter, up to the
+ * first event at or after the next unopened chunk's min_ts (run_end): a
+ * full scan of a file whose chunks do not overlap, the usual case, costs a
+ * few loads and stores per event.
+ */
 struct gt_iter {
 	struct gt_reader *r;
 	struct gt_filter f;
@@ -1668,6 +1922,11 @@ struct gt_iter {
 	size_t nheap;
 	struct gt_dchunk *done;	 /* exhausted; recycled on the next call */
 	struct gt_dchunk *spare; /* buffers to reuse for the next chunk */
+	struct gt_dchunk *cur;	 /* heap[0] while the only chunk and d->all, else NULL */
+	uint32_t run_end;	 /* cur's events before this index skip heap and filter */
+	bool run_const;		 /* cur: one schema, one thread; ev's other fields are set */
+	uint32_t run_nf;	 /* run_const: fields per event, values at run_vals */
+	const struct gt_value *run_vals;
 	struct gt_event ev;
 	bool end;
 };
@@ -1709,7 +1968,9 @@ static int gt_cmp_order(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-int gt_iter_new(struct gt_reader *r, const struct gt_filter *filter, struct gt_iter **out)
+/* The iterator over chunks [@first, @first + @count) of the index. */
+static int gt_iter_make(struct gt_reader *r, const struct gt_filter *filter, size_t first,
+			size_t count, struct gt_iter **out)
 {
 	struct gt_iter *it = calloc(1, sizeof(*it));
 
@@ -1733,11 +1994,11 @@ int gt_iter_new(struct gt_reader *r, const struct gt_filter *filter, struct gt_i
 			qsort(it->ids, it->f.nschema_ids, sizeof(*it->ids), gt_cmp_u32);
 	}
 	it->f.schema_ids = NULL;
-	it->order = malloc((r->nchunks ? r->nchunks : 1) * sizeof(*it->order));
-	it->heap = malloc((r->nchunks ? r->nchunks : 1) * sizeof(*it->heap));
+	it->order = malloc((count ? count : 1) * sizeof(*it->order));
+	it->heap = malloc((count ? count : 1) * sizeof(*it->heap));
 	if (!it->order || !it->heap)
 		goto nomem;
-	for (size_t i = 0; i < r->nchunks; i++) {
+	for (size_t i = first; i < first + count; i++) {
 		const struct gt_rchunk *ck = &r->chunks[i];
 		bool any = !it->f.nschema_ids;
 
@@ -1755,6 +2016,20 @@ int gt_iter_new(struct gt_reader *r, const struct gt_filter *filter, struct gt_i
 nomem:
 	gt_iter_free(it);
 	return -ENOMEM;
+}
+
+int gt_iter_new(struct gt_reader *r, const struct gt_filter *filter, struct gt_iter **out)
+{
+	return gt_iter_make(r, filter, 0, r->nchunks, out);
+}
+
+int gt_iter_new_chunks(struct gt_reader *r, const struct gt_filter *filter, size_t first,
+		       size_t count, struct gt_iter **out)
+{
+	*out = NULL;
+	if (first > r->nchunks || count > r->nchunks - first)
+		return -ERANGE;
+	return gt_iter_make(r, filter, first, count, out);
 }
 
 void gt_iter_free(struct gt_iter *it)
@@ -1776,11 +2051,13 @@ static bool gt_iter_match(const struct gt_iter *it, const struct gt_dchunk *d, u
 {
 	uint64_t ns;
 
-	if (!d->keep[d->slot[e]])
+	if (d->all)
+		return true;
+	if (!d->keep[gt_d_slot(d, e)])
 		return false;
 	if (!it->f.since_ns && it->f.until_ns == UINT64_MAX)
 		return true;
-	ns = gt_reader_ticks_to_ns(it->r, d->ts[e]);
+	ns = d->ns[e];
 	return ns >= it->f.since_ns && ns <= it->f.until_ns;
 }
 
@@ -1834,13 +2111,69 @@ static void gt_heap_push(struct gt_iter *it, struct gt_dchunk *d)
 	}
 }
 
-int gt_iter_next(struct gt_iter *it, const struct gt_event **ev)
+/* Point the iterator's event at event @e of @d. */
+static inline void gt_iter_fill(struct gt_iter *it, const struct gt_dchunk *d, uint32_t e)
+{
+	uint32_t s = gt_d_slot(d, e), st = gt_d_stream(d, e);
+	const struct gt_schema *sc = d->sch[s];
+	it->ev.ticks = d->ts[e];
+	it->ev.ts_ns = d->ns[e];
+	it->ev.pid = d->pids[2 * st];
+	it->ev.tid = d->pids[2 * st + 1];
+	it->ev.schema = sc;
+	it->ev.nfields = sc->nfields;
+	it->ev.values = d->vals[s] + (size_t)gt_d_rank(d, e) * sc->nfields;
+}
+
+/*
+ * After an event went out through the heap: if one chunk is left in it and
+ * no per-event filter applies, let gt_iter_next() take its events directly
+ * up to the first that is not before the next unopened chunk's min_ts.
+ * The chunk's last event always goes through the heap path, which retires
+ * the chunk.
+ */
+static void gt_iter_set_run(struct gt_iter *it)
+{
+	struct gt_dchunk *h;
+	uint32_t lo, hi;
+
+	it->cur = NULL;
+	it->run_end = 0;
+	if (it->nheap != 1 || !it->heap[0]->all)
+		return;
+	h = it->heap[0];
+	lo = h->pos;
+	hi = h->nevents - 1;
+	if (it->next < it->norder) {
+		uint64_t lim = it->r->chunks[it->order[it->next]].info.min_ticks;
+
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			if (h->ts[mid] < lim)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	it->cur = h;
+	it->run_end = hi;
+	/* one schema, one thread: pid, tid and schema stay as the event just filled them */
+	it->run_const = h->one_sch && h->one_stream;
+	it->run_nf = h->sch[0]->nfields;
+	it->run_vals = h->vals[0];
+}
+
+/* Out of line: the fast path in gt_iter_next() then needs no stack frame. */
+static __attribute__((noinline)) int gt_iter_next_slow(struct gt_iter *it,
+						     const struct gt_event **ev)
 {
 	struct gt_reader *r = it->r;
 	struct gt_dchunk *d;
-	uint32_t e, s;
 
 	*ev = NULL;
+	it->cur = NULL;
+	it->run_end = 0;
 	if (it->done) {
 		gt_dchunk_free(it->spare);
 		it->spare = it->done;
@@ -1852,6 +2185,7 @@ int gt_iter_next(struct gt_iter *it, const struct gt_event **ev)
 	while (it->next < it->norder &&
 	       (!it->nheap || r->chunks[it->order[it->next]].info.min_ticks <=
 				      it->heap[0]->ts[it->heap[0]->pos])) {
+		const struct gt_chunk_info *ci;
 		int ret;
 
 		d = it->spare;
@@ -1862,8 +2196,12 @@ int gt_iter_next(struct gt_iter *it, const struct gt_event **ev)
 			it->end = true;
 			return ret;
 		}
-		for (uint32_t k = 0; k < d->nsch; k++)
+		ci = &r->chunks[d->index].info;
+		d->all = ci->min_ts_ns >= it->f.since_ns && ci->max_ts_ns <= it->f.until_ns;
+		for (uint32_t k = 0; k < d->nsch; k++) {
 			d->keep[k] = gt_iter_wants(it, d->sch[k]->id);
+			d->all = d->all && d->keep[k];
+		}
 		if (gt_dchunk_seek(it, d)) {
 			gt_heap_push(it, d);
 		} else {
@@ -1876,15 +2214,7 @@ int gt_iter_next(struct gt_iter *it, const struct gt_event **ev)
 		return 0;
 	}
 	d = it->heap[0];
-	e = d->pos;
-	s = d->slot[e];
-	it->ev.ticks = d->ts[e];
-	it->ev.ts_ns = gt_reader_ticks_to_ns(r, d->ts[e]);
-	it->ev.pid = d->pids[2 * d->stream[e]];
-	it->ev.tid = d->pids[2 * d->stream[e] + 1];
-	it->ev.schema = d->sch[s];
-	it->ev.nfields = d->sch[s]->nfields;
-	it->ev.values = d->vals[s] + (size_t)d->rank[e] * d->sch[s]->nfields;
+	gt_iter_fill(it, d, d->pos);
 	d->pos++;
 	if (gt_dchunk_seek(it, d)) {
 		gt_heap_down(it, 0);
@@ -1893,6 +2223,27 @@ int gt_iter_next(struct gt_iter *it, const struct gt_event **ev)
 		gt_heap_down(it, 0);
 		it->done = d; /* the event still points into it */
 	}
+	gt_iter_set_run(it);
 	*ev = &it->ev;
 	return 1;
+}
+
+int gt_iter_next(struct gt_iter *it, const struct gt_event **ev)
+{
+	struct gt_dchunk *d = it->cur;
+
+	if (__builtin_expect(d && d->pos < it->run_end, 1)) {
+		uint32_t e = d->pos++;
+
+		if (it->run_const) {
+			it->ev.ticks = d->ts[e];
+			it->ev.ts_ns = d->ns[e];
+			it->ev.values = it->run_vals + (size_t)e * it->run_nf;
+		} else {
+			gt_iter_fill(it, d, e);
+		}
+		*ev = &it->ev;
+		return 1;
+	}
+	return gt_iter_next_slow(it, ev);
 }

@@ -313,6 +313,25 @@ int gt_iter_new(struct gt_reader *r, const struct gt_filter *filter, struct gt_i
  */
 int gt_iter_next(struct gt_iter *it, const struct gt_event **ev);
 
+/**
+ * gt_iter_new_chunks() - iterate the events of chunks [@first, @first + @count)
+ * of the index only (gt_reader_chunk_at() order), in time order among them.
+ * @r: borrowed; must outlive the iterator.
+ * @filter: as gt_iter_new(); copies.
+ * @first/@count: a range of chunk indexes; @count 0 gives an empty iterator.
+ * @out: owned, free with gt_iter_free().
+ *
+ * For parallel full scans: iterators over disjoint ranges that together
+ * cover [0, nchunks) return every event of the file exactly once (each
+ * thread with its own reader, see "Threads" above), and no chunk is
+ * decoded twice.  Events of different ranges are not merged: only within
+ * one iterator do they come out in time order.
+ * Return: 0; -ERANGE when the range goes past the index; -ENOMEM; -EINVAL
+ * as gt_iter_new().  Since 0.2.
+ */
+int gt_iter_new_chunks(struct gt_reader *r, const struct gt_filter *filter, size_t first,
+		       size_t count, struct gt_iter **out);
+
 /** gt_iter_free() - free an iterator.  Accepts NULL.  Since 0.1. */
 void gt_iter_free(struct gt_iter *it);
 

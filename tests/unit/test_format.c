@@ -1004,6 +1004,140 @@ static void test_render(void)
 #undef R
 }
 
+/*
+ * gt_iter_new_chunks(): disjoint chunk ranges return every event exactly
+ * once, each range in time order; chunks with one schema and one thread
+ * (the decoder's shortcut) and chunks with several of each, chunks that
+ * touch at their boundary tick (the iterator's run without the heap ends
+ * there) and a range past the index.
+ */
+static void test_chunk_ranges(void)
+{
+	struct gt_writer_opts o = { .clock = GT_CLOCK_MONO, .chunk_bytes = 1 << 20 };
+	struct gt_schema_desc a = {
+		.id = 1, .level = 4, .provider = "P", .name = "A", .nfields = 1, .fields = one_field
+	};
+	struct gt_schema_desc b = {
+		.id = 7, .level = 4, .provider = "P", .name = "B", .nfields = 1, .fields = one_field
+	};
+	enum { NCK = 6, PER = 101 };
+	static uint8_t seen[NCK * PER];
+	const struct gt_event *ev;
+	struct gt_writer *w;
+	struct gt_reader *r;
+	struct gt_iter *it;
+	char path[512];
+
+	tpath(path, sizeof(path), "ranges.gtrace");
+	CHECK(gt_writer_open(path, &o, &start_mono, &w) == 0);
+	CHECK(gt_writer_add_schema(w, &a) == 0);
+	CHECK(gt_writer_add_schema(w, &b) == 0);
+	/* chunk k: ticks 2000 + 100k .. 2000 + 100k + 100, so chunk k's last tick is k+1's first */
+	for (int k = 0; k < NCK; k++) {
+		for (int i = 0; i < PER; i++) {
+			uint64_t seq = (uint64_t)(k * PER + i);
+			bool mixed = k % 2; /* odd chunks: two schemas, two threads */
+			uint32_t id = mixed && i % 3 == 0 ? 7 : 1;
+			uint32_t tid = mixed && i % 2 ? 6 : 5;
+
+			CHECK(gt_writer_add_event(w, 2000 + 100 * (uint64_t)k + (uint64_t)i, 4, tid,
+						  id, &seq, 8) == 0);
+		}
+		CHECK(gt_writer_flush(w) == 0);
+	}
+	CHECK(gt_writer_close(w) == 0);
+	CHECK(gt_reader_open(path, &r) == 0);
+	if (!r)
+		return;
+	CHECK(gt_reader_summary(r)->nchunks == NCK);
+	/* the whole file: in time order, ties in file order */
+	{
+		uint64_t n = 0, prev = 0;
+
+		CHECK(gt_iter_new(r, NULL, &it) == 0);
+		while (gt_iter_next(it, &ev) == 1) {
+			uint64_t seq = ev->values[0].u64;
+			int k = (int)(seq / PER), i = (int)(seq % PER);
+
+			CHECK(seq == n);
+			CHECK(ev->ticks == 2000 + 100 * (uint64_t)k + (uint64_t)i);
+			CHECK(ev->ticks >= prev);
+			CHECK(ev->ts_ns == ev->ticks - start_mono.ticks);
+			CHECK(ev->schema->id == (k % 2 && i % 3 == 0 ? 7u : 1u));
+			CHECK(ev->tid == (k % 2 && i % 2 ? 6u : 5u) && ev->pid == 4);
+			prev = ev->ticks;
+			n++;
+		}
+		CHECK(n == NCK * PER);
+		gt_iter_free(it);
+	}
+	/* every split into two ranges, and one range per chunk */
+	for (size_t split = 0; split <= NCK + 1; split++) {
+		size_t first[NCK], count[NCK], nr = 0;
+
+		memset(seen, 0, sizeof(seen));
+		if (split <= NCK) {
+			first[0] = 0;
+			count[0] = split;
+			first[1] = split;
+			count[1] = NCK - split;
+			nr = 2;
+		} else {
+			for (size_t k = 0; k < NCK; k++) {
+				first[k] = k;
+				count[k] = 1;
+			}
+			nr = NCK;
+		}
+		for (size_t q = 0; q < nr; q++) {
+			uint64_t prev = 0, n = 0;
+
+			CHECK(gt_iter_new_chunks(r, NULL, first[q], count[q], &it) == 0);
+			if (!it)
+				continue;
+			while (gt_iter_next(it, &ev) == 1) {
+				uint64_t seq = ev->values[0].u64;
+
+				CHECK(seq < NCK * PER && seq / PER >= first[q] &&
+				      seq / PER < first[q] + count[q]);
+				CHECK(ev->ticks >= prev);
+				if (seq < NCK * PER)
+					seen[seq]++;
+				prev = ev->ticks;
+				n++;
+			}
+			CHECK(n == count[q] * PER);
+			gt_iter_free(it);
+		}
+		for (size_t e = 0; e < NCK * PER; e++)
+			CHECK(seen[e] == 1);
+	}
+	/* a filter applies inside a range */
+	{
+		uint32_t ids[] = { 7 };
+		struct gt_filter f = {
+			.until_ns = UINT64_MAX, .schema_ids = ids, .nschema_ids = 1
+		};
+		uint64_t n = 0;
+
+		CHECK(gt_iter_new_chunks(r, &f, 1, 2, &it) == 0);
+		while (it && gt_iter_next(it, &ev) == 1) {
+			CHECK(ev->schema->id == 7 && ev->values[0].u64 / PER == 1);
+			n++;
+		}
+		CHECK(n == (PER + 2) / 3);
+		gt_iter_free(it);
+	}
+	/* empty and out-of-range ranges */
+	CHECK(gt_iter_new_chunks(r, NULL, NCK, 0, &it) == 0);
+	CHECK(it && gt_iter_next(it, &ev) == 0 && !ev);
+	gt_iter_free(it);
+	CHECK(gt_iter_new_chunks(r, NULL, NCK + 1, 0, &it) == -ERANGE && !it);
+	CHECK(gt_iter_new_chunks(r, NULL, 2, NCK - 1, &it) == -ERANGE && !it);
+	CHECK(gt_iter_new_chunks(r, NULL, 1, SIZE_MAX, &it) == -ERANGE && !it);
+	gt_reader_close(r);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/gt_test_format.XXXXXX");
@@ -1014,6 +1148,7 @@ int main(void)
 	test_varint();
 	test_roundtrip();
 	test_merge();
+	test_chunk_ranges();
 	test_tsc_exact();
 	test_sort();
 	test_truncate();
