@@ -3,13 +3,14 @@
  * bench_scan.c - how fast a whole .gtrace file can be read back, every
  * event with every field, through the public reader API.
  *
- * A scan splits the file's time range into T parts with about as many
- * chunks each (from the chunk index, so nothing is decoded to plan it);
- * each thread opens its own reader and iterates its part with a
- * since/until filter, touching every value.  The parts do not overlap, so
- * the event counts must add up to the file's total; a scan that sees a
- * different number of events fails (exit 1).  The best of R runs and the
- * median are printed, plus bytes/event on disk.
+ * A scan splits the file's chunk index into T ranges of consecutive chunks
+ * with about as many events each (from the index, so nothing is decoded to
+ * plan it); each thread opens its own reader and iterates its range with
+ * gt_iter_new_chunks(), touching every value.  The ranges do not overlap,
+ * so no chunk is decoded twice and the event counts must add up to the
+ * file's total; a scan that sees a different number of events fails (exit
+ * 1).  The best of R runs and the median are printed, plus bytes/event on
+ * disk.
  *
  * `-g OUT -n N` instead writes a synthetic file of N events of the
  * bench_emit payload (i64 counter, i32, 16-character string) through the
@@ -41,8 +42,8 @@
 struct scan_part {
 	pthread_t th;
 	const char *path;
-	uint64_t since_ns;
-	uint64_t until_ns;
+	size_t first; /* chunk range [first, first + count) */
+	size_t count;
 	uint64_t events; /* out */
 	uint64_t sum;    /* out: depends on every value, so nothing is skipped */
 	int ret;         /* out */
@@ -85,7 +86,6 @@ static uint64_t touch_values(const struct gt_event *ev)
 static void *scan_part_main(void *arg)
 {
 	struct scan_part *p = arg;
-	struct gt_filter filter = { .since_ns = p->since_ns, .until_ns = p->until_ns };
 	const struct gt_event *ev;
 	struct gt_reader *r = NULL;
 	struct gt_iter *it = NULL;
@@ -94,7 +94,7 @@ static void *scan_part_main(void *arg)
 	ret = gt_reader_open_ex(p->path, 0, &r, p->err, sizeof(p->err));
 	if (ret < 0)
 		goto out;
-	ret = gt_iter_new(r, &filter, &it);
+	ret = gt_iter_new_chunks(r, NULL, p->first, p->count, &it);
 	if (ret < 0)
 		goto out;
 	while ((ret = gt_iter_next(it, &ev)) > 0) {
@@ -117,40 +117,29 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Split the time range at chunk start times so each part has ~nchunks/T chunks. */
+/* Split the chunk index into ranges of consecutive chunks with ~nevents/T events each. */
 static unsigned int plan_parts(const struct gt_reader *r, const char *path, unsigned int nthreads,
 			       struct scan_part *parts)
 {
 	const struct gt_summary *s = gt_reader_summary(r);
-	uint64_t *starts = NULL, prev = 0;
+	uint64_t acc = 0;
 	unsigned int n = 0;
 
-	if (s->nchunks >= nthreads && nthreads > 1)
-		starts = calloc(s->nchunks, sizeof(*starts));
-	if (starts) {
-		for (uint64_t i = 0; i < s->nchunks; i++) {
-			const struct gt_chunk_info *c = gt_reader_chunk_at(r, i);
-
-			starts[i] = c ? c->min_ts_ns : 0;
-		}
-		qsort(starts, s->nchunks, sizeof(*starts), cmp_u64);
-	}
 	memset(parts, 0, sizeof(*parts) * nthreads);
-	parts[0].since_ns = 0;
-	for (unsigned int k = 1; starts && k < nthreads; k++) {
-		uint64_t b = starts[(uint64_t)k * s->nchunks / nthreads];
+	for (size_t i = 0; i < s->nchunks; i++) {
+		const struct gt_chunk_info *c = gt_reader_chunk_at(r, i);
 
-		if (b <= prev)
-			continue;
-		parts[n].until_ns = b - 1;
-		parts[++n].since_ns = b;
-		prev = b;
+		parts[n].count++;
+		acc += c ? c->nevents : 0;
+		/* close part n once it holds its share of the events */
+		if (n + 1 < nthreads && acc * nthreads >= (uint64_t)(n + 1) * s->nevents &&
+		    i + 1 < s->nchunks) {
+			parts[++n].first = i + 1;
+		}
 	}
-	parts[n].until_ns = UINT64_MAX;
 	n++;
 	for (unsigned int k = 0; k < n; k++)
 		parts[k].path = path;
-	free(starts);
 	return n;
 }
 
