@@ -18,5 +18,6 @@ int cmd_status(int argc, char **argv);
 int cmd_mark(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_repair(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif /* GT_COMMANDS_H */

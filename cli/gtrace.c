@@ -31,6 +31,7 @@ static const struct gt_command gt_commands[] = {
 	{ "info", cmd_info, "info FILE... [--json]" },
 	{ "dump", cmd_dump,
 	  "dump FILE [--provider P] [--event E] [--level L] [--since T] [--until T] [--format text|json]" },
+	{ "stats", cmd_stats, "stats FILE [--json] [--threads N]" },
 	{ "repair", cmd_repair, "repair FILE [-o OUT]" },
 };
 
