@@ -12,6 +12,8 @@
 # sessions per control-plane row (5), BENCH_SKIP_DEMO=1 to skip the demo
 # pipeline, BENCH_SKIP_LTTNG=1 to skip the LTTng-UST rows (the gtrace half
 # of every side-by-side row still runs), BENCH_LTTNG_EVENTS (1000000),
+# BENCH_BURSTS bursts of 20,000 events in the 1-thread burst runs of both
+# tracers (500: the 10,000,000 events whose size and full read are compared),
 # CALLGRIND_EVENTS
 # (200000, for the instruction rows of bench/callgrind.sh; skipped without
 # valgrind).  The LTTng rows need liblttng-ust-dev (at build time),
@@ -28,6 +30,7 @@ SCAN=$B/bench/bench_scan
 N=${BENCH_EVENTS:-5000000}
 RUNS=${BENCH_RUNS:-5}
 NDIS=${BENCH_DISABLED_EVENTS:-200000000}
+BURSTS=${BENCH_BURSTS:-500}
 NSYN=${BENCH_SYNTH_EVENTS:-100000000}
 SCALE="${BENCH_SCALE-1000000 10000000} $NSYN"
 NCP=${BENCH_CONTROL_RUNS:-5}
@@ -123,8 +126,8 @@ emit_row() {
 			"min $(val "$line" min_ns) max $(val "$line" max_ns); $(val "$line" rate_meps) M ev/s total; recorded $got of $want ($((want - got)) dropped)"
 	fi
 }
-# bursts that fit the default 1 MiB ring, with a pause to drain: real writes, no drops
-emit_row "emit enabled, 1 thr, 20k bursts" burst_1t 1 20000 51 20
+# bursts that fit the default ring, with a pause to drain: real writes, no drops
+emit_row "emit enabled, 1 thr, 20k bursts" burst_1t 1 20000 "$BURSTS" 20
 file_burst=$f
 ns_burst=$(val "$line" median_ns)
 emit_row "emit enabled, 2 thr, 20k bursts" burst_2t 2 20000 51 20
@@ -280,8 +283,8 @@ lttng_bench() {
 			[ -r "$pf" ] && lt_started=$(cat "$pf") && break
 		done
 	fi
-	if lt_run burst -t 1 -n 20000 -r 51 -p 20; then
-		want=$((51 * 20001))
+	if lt_run burst -t 1 -n 20000 -r "$BURSTS" -p 20; then
+		want=$((BURSTS * 20001))
 		bt_err=$(babeltrace2 --output-format=dummy "$lt_dir" 2>&1 >/dev/null)
 		disc=$(echo "$bt_err" | sed -n 's/.*[Tt]racer discarded \([0-9]*\) events.*/\1/p' |
 			awk '{ s += $1 } END { print s + 0 }')
