@@ -2132,7 +2132,7 @@ static inline void gt_iter_fill(struct gt_iter *it, const struct gt_dchunk *d, u
  * The chunk's last event always goes through the heap path, which retires
  * the chunk.
  */
-static void gt_iter_set_run(struct gt_iter *it)
+static void gt_iter_set_run(struct gt_iter *it, const struct gt_dchunk *filled)
 {
 	struct gt_dchunk *h;
 	uint32_t lo, hi;
@@ -2158,8 +2158,12 @@ static void gt_iter_set_run(struct gt_iter *it)
 	}
 	it->cur = h;
 	it->run_end = hi;
-	/* one schema, one thread: pid, tid and schema stay as the event just filled them */
-	it->run_const = h->one_sch && h->one_stream;
+	/*
+	 * One schema, one thread: pid, tid and schema stay as the event just
+	 * filled them, if that event came from this chunk (not from one just
+	 * used up, whose thread may differ).
+	 */
+	it->run_const = h == filled && h->one_sch && h->one_stream;
 	it->run_nf = h->sch[0]->nfields;
 	it->run_vals = h->vals[0];
 }
@@ -2223,7 +2227,7 @@ static __attribute__((noinline)) int gt_iter_next_slow(struct gt_iter *it,
 		gt_heap_down(it, 0);
 		it->done = d; /* the event still points into it */
 	}
-	gt_iter_set_run(it);
+	gt_iter_set_run(it, d);
 	*ev = &it->ev;
 	return 1;
 }

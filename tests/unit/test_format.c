@@ -1011,6 +1011,57 @@ static void test_render(void)
  * touch at their boundary tick (the iterator's run without the heap ends
  * there) and a range past the index.
  */
+/*
+ * Two single-thread chunks that overlap in time: while the first is merged
+ * with the second, events alternate; once the first is used up, the rest
+ * of the second must still carry the second's thread (the iterator's
+ * single-chunk fast path once kept the pid/tid of the event before it).
+ */
+static void test_overlap_threads(void)
+{
+	struct gt_writer_opts o = { .clock = GT_CLOCK_MONO };
+	struct gt_schema_desc a = {
+		.id = 1, .level = 4, .provider = "P", .name = "A", .nfields = 1, .fields = one_field
+	};
+	const struct gt_event *ev;
+	struct gt_writer *w;
+	struct gt_reader *r;
+	struct gt_iter *it;
+	uint64_t n = 0, prev = 0;
+	char path[512];
+
+	tpath(path, sizeof(path), "overlap.gtrace");
+	CHECK(gt_writer_open(path, &o, &start_mono, &w) == 0);
+	CHECK(gt_writer_add_schema(w, &a) == 0);
+	/* chunk 0, thread 5: even ticks 2000..2198; chunk 1, thread 6: odd ticks, then 100 more */
+	for (uint64_t i = 0; i < 100; i++)
+		CHECK(gt_writer_add_event(w, 2000 + 2 * i, 4, 5, 1, &i, 8) == 0);
+	CHECK(gt_writer_flush(w) == 0);
+	for (uint64_t i = 0; i < 200; i++) {
+		uint64_t t = i < 100 ? 2001 + 2 * i : 3000 + i;
+
+		CHECK(gt_writer_add_event(w, t, 4, 6, 1, &i, 8) == 0);
+	}
+	CHECK(gt_writer_close(w) == 0);
+	CHECK(gt_reader_open(path, &r) == 0);
+	if (!r)
+		return;
+	CHECK(gt_reader_summary(r)->nchunks == 2);
+	CHECK(gt_iter_new(r, NULL, &it) == 0);
+	while (gt_iter_next(it, &ev) == 1) {
+		bool first = ev->ticks < 2200 && ev->ticks % 2 == 0;
+
+		CHECK(ev->tid == (first ? 5u : 6u) && ev->pid == 4);
+		CHECK(ev->ticks >= prev);
+		prev = ev->ticks;
+		n++;
+	}
+	CHECK(n == 300);
+	gt_iter_free(it);
+	gt_reader_close(r);
+	unlink(path);
+}
+
 static void test_chunk_ranges(void)
 {
 	struct gt_writer_opts o = { .clock = GT_CLOCK_MONO, .chunk_bytes = 1 << 20 };
@@ -1149,6 +1200,7 @@ int main(void)
 	test_roundtrip();
 	test_merge();
 	test_chunk_ranges();
+	test_overlap_threads();
 	test_tsc_exact();
 	test_sort();
 	test_truncate();
