@@ -16,9 +16,10 @@
  * writer's empty one (under a mutex, once per drain round when the writer is
  * idle, after sorting it itself: the writer is the pipeline's bottleneck)
  * and goes on draining into the other.  While the writer is busy the
- * drain side's batch grows; past GT_BATCH_FLUSH bytes the drain loop waits,
- * which bounds memory (producers then drop and count events).  Without the
- * thread (unit tests) the batch is fed inline at each drain.
+ * drain side's batch grows; past GT_BATCH_FLUSH bytes or GT_BATCH_MAX_ENT
+ * entries the drain loop waits, which bounds memory (producers then drop
+ * and count events).  Without the thread (unit tests) the batch is fed
+ * inline at each drain.
  *
  * A payload the sink rejects as malformed is counted corrupt; a hard sink
  * error (disk full) is kept, reported once, and stops writing while the

@@ -21,6 +21,14 @@
 #define GT_SEG_MAX_RING (256u << 20)   /* largest ring_size */
 #define GT_SEG_MAX_SCHEMA (64u << 20)  /* largest schema region */
 #define GT_SEG_MAX_IDS 65536u          /* schemas per segment */
+/*
+ * The backlog bound: past this many bytes or entries in the drain's batch
+ * the drain waits for the writer thread.  A bound of 8 MiB / 256 K entries
+ * (about 13 ms of 2 x 10 M events/s, batches that stay warm) was tried and
+ * measured no better: the drain then waited for the writer 400 to 500
+ * times in a 10 s run at 2 x 10 M events/s (docs/perf.md, "Sustained
+ * capture").
+ */
 #define GT_BATCH_FLUSH (96u << 20)     /* backlog bytes beyond which the drain waits for the sink */
 #define GT_BATCH_MAX_ENT (3u << 20)    /* backlog entries beyond which the drain waits */
 #define GT_OUTPUT_LINE_MAX (60u << 10) /* split longer output lines */
