@@ -26,7 +26,7 @@
 #                the timing.  Both include starting the program (exec,
 #                loader, joining the session).
 #   rotate       gtrace: `gtrace rotate --op NAME` returns, the old file
-#                complete on disk (footer, trailer, fsync).  LTTng:
+#                complete (footer, trailer; fsync with `file sync=full`).  LTTng:
 #                `lttng rotate` returns, i.e. it waited for the archive
 #                of the current chunk to be complete.  20,000 events are
 #                emitted before each rotation.
