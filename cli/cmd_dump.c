@@ -32,6 +32,7 @@
 
 #include "commands.h"
 #include "dump_filter.h"
+#include "read_report.h"
 
 #define GT_DUMP_USAGE                                                                              \
 	"usage: gtrace dump FILE [--provider P] [--event E] [--level L] [--since T] [--until T]\n" \
@@ -436,15 +437,7 @@ int cmd_dump(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (gt_reader_summary(r)->recovered) {
-		const struct gt_summary *s = gt_reader_summary(r);
-
-		fflush(stdout);
-		fprintf(stderr,
-			"gtrace dump: warning: '%s' is incomplete (recovered %" PRIu64
-			" chunks; %s); events after that point are lost\n",
-			path, s->nchunks, s->recover_note);
-	}
+	gt_warn_recovered("dump", r, path);
 out:
 	if (fflush(stdout) != 0 && !rc) {
 		fprintf(stderr, "gtrace dump: write error: %s\n", strerror(errno));

@@ -22,6 +22,7 @@
 #include <gtrace/reader.h>
 
 #include "commands.h"
+#include "read_report.h"
 
 #define GT_INFO_USAGE                                                                        \
 	"usage: gtrace info FILE... [--json] [--no-verify]\n"                                \
@@ -356,26 +357,6 @@ static int gt_info_text(const struct gt_reader *r, const char *path, bool first)
 static json_t *gt_jcount(uint64_t v)
 {
 	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
-}
-
-/* Valid UTF-8 or replaced: jansson refuses invalid UTF-8. */
-static json_t *gt_jstr(const char *s)
-{
-	json_t *j = json_string(s);
-	char *c;
-	size_t n;
-
-	if (j)
-		return j;
-	n = strlen(s);
-	c = malloc(n + 1);
-	if (!c)
-		return json_null();
-	for (size_t i = 0; i <= n; i++)
-		c[i] = (unsigned char)s[i] >= 0x80 ? '?' : s[i];
-	j = json_string(c);
-	free(c);
-	return j ? j : json_null();
 }
 
 static json_t *gt_info_json(const struct gt_reader *r, const char *path)

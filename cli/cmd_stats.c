@@ -30,6 +30,7 @@
 #include <gtrace/reader.h>
 
 #include "commands.h"
+#include "read_report.h"
 
 #define GT_STATS_USAGE                                                                         \
 	"usage: gtrace stats FILE [--json] [--threads N]\n"                                    \
@@ -386,26 +387,6 @@ static void gt_stats_text(const struct gt_reader *r, const char *path, const str
 	}
 }
 
-static json_t *gt_jstr(const char *s)
-{
-	json_t *j = json_string(s);
-	char *c;
-	size_t n;
-
-	if (j)
-		return j;
-	/* not UTF-8: replace the high bytes rather than lose the name */
-	n = strlen(s);
-	c = malloc(n + 1);
-	if (!c)
-		return json_null();
-	for (size_t i = 0; i <= n; i++)
-		c[i] = (unsigned char)s[i] >= 0x80 ? '?' : s[i];
-	j = json_string(c);
-	free(c);
-	return j ? j : json_null();
-}
-
 static json_t *gt_jcount(uint64_t v)
 {
 	return v > INT64_MAX ? json_real((double)v) : json_integer((json_int_t)v);
@@ -640,15 +621,7 @@ int cmd_stats(int argc, char **argv)
 	} else {
 		gt_stats_text(r, path, tab, order, nsch, total, nparts);
 	}
-	if (gt_reader_summary(r)->recovered) {
-		const struct gt_summary *s = gt_reader_summary(r);
-
-		fflush(stdout);
-		fprintf(stderr,
-			"gtrace stats: warning: '%s' is incomplete (recovered %" PRIu64
-			" chunks; %s); events after that point are lost\n",
-			path, s->nchunks, s->recover_note);
-	}
+	gt_warn_recovered("stats", r, path);
 	rc = 0;
 out:
 	if (fflush(stdout) != 0 && !rc) {
