@@ -1526,10 +1526,13 @@ static void gt_dchunk_free(struct gt_dchunk *d)
  * malformed or runs past @end.  The one-byte case (most deltas, lengths and
  * indexes) costs one compare with @end and one with 0x80; the column loops
  * keep @p in a register instead of going through a struct gt_cur.
+ * GT_VARINT_ROOM() is the same for when at least 10 bytes are left (the
+ * caller checked that once for the whole column, gt_room()): its one-byte
+ * case needs no compare with @end.
  */
-#define GT_VARINT(p, end, v, bad)                                              \
+#define GT_VARINT_IF(fits, p, end, v, bad)                                     \
 	do {                                                                   \
-		if (__builtin_expect((p) < (end) && *(p) < 0x80, 1)) {         \
+		if (__builtin_expect((fits) && *(p) < 0x80, 1)) {              \
 			(v) = *(p)++;                                          \
 		} else {                                                       \
 			size_t n_ = gt_varint_get((p), (end), &(v));           \
@@ -1538,6 +1541,8 @@ static void gt_dchunk_free(struct gt_dchunk *d)
 			(p) += n_;                                             \
 		}                                                              \
 	} while (0)
+#define GT_VARINT(p, end, v, bad) GT_VARINT_IF((p) < (end), p, end, v, bad)
+#define GT_VARINT_ROOM(p, end, v, bad) GT_VARINT_IF(1, p, end, v, bad)
 
 /*
  * A column of @n varints that must all be 0 (a chunk with one schema or
@@ -1578,22 +1583,6 @@ static inline void gt_value_set(struct gt_value *x, uint64_t bits, uint32_t len,
 	memcpy(x, &bits, 8);
 	memcpy((uint8_t *)x + 8, &hi, 8);
 }
-
-/*
- * GT_VARINT() for when at least 10 bytes are left (the caller checked that
- * once for the whole column): the one-byte case needs no compare with @end.
- */
-#define GT_VARINT_ROOM(p, end, v, bad)                                         \
-	do {                                                                   \
-		if (__builtin_expect(*(p) < 0x80, 1)) {                        \
-			(v) = *(p)++;                                          \
-		} else {                                                       \
-			size_t n_ = gt_varint_get((p), (end), &(v));           \
-			if (!n_)                                               \
-				goto bad;                                      \
-			(p) += n_;                                             \
-		}                                                              \
-	} while (0)
 
 /* Do @n varints surely fit in what is left?  Each takes at most 10 bytes. */
 static inline bool gt_room(const uint8_t *p, const uint8_t *end, uint32_t n)
