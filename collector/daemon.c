@@ -679,13 +679,29 @@ static json_t *gt_d_snapshot(struct gt_daemon *d, const char *op_arg, int fd)
 	return NULL;
 }
 
-/* End of session: final drain, close the file, remove the state directory. */
-static json_t *gt_d_finish(struct gt_daemon *d)
+/*
+ * Free the collector and remove the session's state directory; the lock
+ * stays held (by our descriptor) until we exit.
+ */
+static void gt_d_remove_state(struct gt_daemon *d)
 {
 	static const char *const names[] = { "control.sock", "status.json", "status.json.tmp",
 					     "pid", "collector.log", "lock" };
-	json_t *files = json_array();
 	char path[PATH_MAX + 32];
+
+	gt_collector_free(d->c);
+	d->c = NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", d->state, names[i]);
+		unlink(path);
+	}
+	rmdir(d->state);
+}
+
+/* End of session: final drain, close the file, remove the state directory. */
+static json_t *gt_d_finish(struct gt_daemon *d)
+{
+	json_t *files = json_array();
 	int ret;
 
 	/* --system: every enabled process leaves first; the final drain takes the rest */
@@ -704,13 +720,7 @@ static json_t *gt_d_finish(struct gt_daemon *d)
 		json_array_extend(files, d->snapped);
 		json_decref(d->snapped);
 		d->snapped = NULL;
-		gt_collector_free(d->c);
-		d->c = NULL;
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-			snprintf(path, sizeof(path), "%s/%s", d->state, names[i]);
-			unlink(path);
-		}
-		rmdir(d->state);
+		gt_d_remove_state(d);
 		return json_pack("{s:b, s:o, s:s, s:I}", "ok", 1, "files", files, "mode",
 				 "memory", "discarded_events", (json_int_t)ws.events);
 	}
@@ -726,14 +736,7 @@ static json_t *gt_d_finish(struct gt_daemon *d)
 		gt_d_forward(d, d->files[d->nfiles - 1].path);
 	for (size_t i = 0; i < d->nfiles; i++)
 		json_array_append_new(files, gt_d_file_json(&d->files[i]));
-	gt_collector_free(d->c);
-	d->c = NULL;
-	/* the lock stays held (by our descriptor) until we exit */
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", d->state, names[i]);
-		unlink(path);
-	}
-	rmdir(d->state);
+	gt_d_remove_state(d);
 	return json_pack("{s:b, s:o}", "ok", 1, "files", files);
 }
 
