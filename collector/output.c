@@ -78,22 +78,25 @@ int gt_output_fd(const struct gt_output *o)
 	return o->fd;
 }
 
-/* Write all of @buf to @fd, waiting if it is non-blocking and full. */
+/*
+ * Write all of @buf to @fd, waiting if it is non-blocking and full.
+ * Return: 0 or -errno (-EPIPE: the reader is gone).
+ */
 static int gt_write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {
 		ssize_t n = write(fd, buf, len);
 
-		if (n < 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
 			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
 			poll(&pfd, 1, 1000);
 			continue;
 		}
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
 		buf += n;
 		len -= (size_t)n;
 	}
@@ -228,28 +231,6 @@ bool gt_collector_outputs_open(const struct gt_collector *c)
 
 enum { GT_RELAY_IN_OUT = 3, GT_RELAY_IN_ERR, GT_RELAY_COL_OUT, GT_RELAY_COL_ERR, GT_RELAY_CTL };
 
-/* Blocking write of all of @buf; -errno on failure (EPIPE: the reader is gone). */
-static int gt_relay_write(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-
-			poll(&pfd, 1, 1000);
-			continue;
-		}
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int gt_output_relay_main(void)
 {
 	static const int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT };
@@ -311,10 +292,10 @@ static int gt_output_relay_main(void)
 				continue;
 			if (r <= 0)
 				goto eof;
-			ret = out_broken[s] ? 0 : gt_relay_write(out[s], buf, (size_t)r);
+			ret = out_broken[s] ? 0 : gt_write_all(out[s], buf, (size_t)r);
 			if (ret < 0 && ret != -EPIPE)
 				out_broken[s] = true; /* keep recording */
-			if (col[s] >= 0 && gt_relay_write(col[s], buf, (size_t)r) < 0) {
+			if (col[s] >= 0 && gt_write_all(col[s], buf, (size_t)r) < 0) {
 				/* the collector is gone: from now on only pass through */
 				for (int t = 0; t < 2; t++) {
 					if (col[t] >= 0)
